@@ -1,0 +1,78 @@
+"""The public facade: build and open indexes from files, with ingestion errors reported, not hidden."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bioagent import index as _index
+from bioagent.errors import IngestError
+from bioagent.index import Index, SourceInfo
+from bioagent.ingest import ColumnMap, read_documents
+from bioagent.settings import Settings
+from bioagent.types import Document
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Collected:
+    """Documents read from one or more inputs, with the records that had to be skipped."""
+
+    documents: list[Document] = field(default_factory=list)
+    sources: list[SourceInfo] = field(default_factory=list)
+    errors: list[IngestError] = field(default_factory=list)
+
+
+InputSpec = tuple[Path, str, ColumnMap | None]
+"""An input file or folder, its format ('auto' to detect) and, for CSV/JSONL, its column mapping."""
+
+
+def read_inputs(inputs: Sequence[InputSpec], progress: bool = False) -> Collected:
+    """Read every input; whole-file failures raise, bad records are collected in ``errors``."""
+    collected = Collected()
+    for path, fmt, columns in inputs:
+        result = read_documents(path, fmt, columns=columns, progress=progress)
+        collected.documents.extend(result.documents)
+        collected.errors.extend(result.errors)
+        collected.sources.append(
+            SourceInfo(
+                path=str(path),
+                format=result.format,
+                documents=len(result.documents),
+                skipped_records=len(result.errors),
+            )
+        )
+    for error in collected.errors:
+        logger.warning("skipped %s", error)
+    return collected
+
+
+def build_index(
+    inputs: str | Path | Sequence[str | Path] | Sequence[Document],
+    out_dir: str | Path,
+    settings: Settings | None = None,
+    *,
+    fmt: str = "auto",
+    progress: bool = False,
+) -> Index:
+    """Build an index from files (any supported format) or from ``Document`` objects.
+
+    >>> index = build_index("../shared/data/scifact/beir_format", "indexes/scifact")  # doctest: +SKIP
+    """
+    settings = settings or Settings.load()
+    if isinstance(inputs, (str, Path)):
+        inputs = [inputs]
+    if inputs and all(isinstance(item, Document) for item in inputs):
+        documents, sources = list(inputs), []
+    else:
+        collected = read_inputs([(Path(str(p)), fmt, None) for p in inputs], progress)
+        documents, sources = collected.documents, collected.sources
+    return _index.build_index(documents, out_dir, settings, sources=sources, progress=progress)  # type: ignore[arg-type]
+
+
+def load_index(path: str | Path, settings: Settings | None = None) -> Index:
+    """Open an index folder built by :func:`build_index`."""
+    return _index.load_index(path, settings)

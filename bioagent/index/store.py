@@ -1,0 +1,215 @@
+"""A searchable index folder: documents, their chunks, a FAISS store and a BM25 store, with a manifest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bioagent.errors import IndexLoadError
+from bioagent.index.dense import DenseStore
+from bioagent.index.embedders import Embedder
+from bioagent.index.fusion import reciprocal_rank_fusion, top_k, weighted_fusion
+from bioagent.index.lexical import LexicalStore
+from bioagent.index.manifest import Manifest, read_manifest, verify_checksums
+from bioagent.settings import IndexSettings, RetrievalSettings
+from bioagent.types import Document, Hit, SearchMode
+
+DOCUMENTS_FILE = "documents.jsonl"
+CHUNKS_FILE = "chunks.jsonl"
+DENSE_FILE = "dense.faiss"
+LEXICAL_DIR = "bm25"
+
+
+@dataclass
+class ChunkTable:
+    """The search units: row i of the FAISS and BM25 stores is chunk i, which belongs to document ``doc[i]``."""
+
+    ids: list[str] = field(default_factory=list)
+    doc: list[int] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def extend(self, chunks: Sequence[Document], doc_rows: Sequence[int]) -> None:
+        self.ids.extend(c.id for c in chunks)
+        self.doc.extend(doc_rows)
+        self.texts.extend(c.full_text() for c in chunks)
+
+
+class Index:
+    """A loaded index. Build one with :func:`bioagent.index.build_index`, open one with :func:`load_index`."""
+
+    def __init__(
+        self,
+        path: Path,
+        manifest: Manifest,
+        documents: list[Document],
+        chunks: ChunkTable,
+        embedder: Embedder,
+        dense: DenseStore,
+        lexical: LexicalStore,
+        retrieval: RetrievalSettings,
+    ) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.documents = documents
+        self.chunks = chunks
+        self.embedder = embedder
+        self.dense = dense
+        self.lexical = lexical
+        self.retrieval = retrieval
+        self._rows = {doc.id: row for row, doc in enumerate(documents)}
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def __repr__(self) -> str:
+        return f"Index({str(self.path)!r}, documents={len(self.documents)}, embedder={self.embedder.name!r})"
+
+    def get(self, doc_id: str) -> Document | None:
+        """The document with this id (a chunk id such as 'PMID#2' gives its parent document)."""
+        row = self._rows.get(doc_id)
+        if row is None and "#" in doc_id:
+            row = self._rows.get(doc_id.rsplit("#", 1)[0])
+        return None if row is None else self.documents[row]
+
+    def search(self, query: str, k: int | None = None, mode: SearchMode | None = None) -> list[Hit]:
+        """The ``k`` best documents for ``query`` (one hit per document, its best-matching chunk as text)."""
+        return self.search_many([query], k, mode)[0]
+
+    def search_many(
+        self, queries: list[str], k: int | None = None, mode: SearchMode | None = None
+    ) -> list[list[Hit]]:
+        """Batch search: queries are encoded together, which is much faster than one by one."""
+        k = k or self.retrieval.k
+        mode = mode or self.retrieval.mode
+        depth = max(k, self.retrieval.candidates)
+        dense = self._dense_candidates(queries, depth) if mode != "lexical" else None
+        lexical = self._lexical_candidates(queries, depth) if mode != "dense" else None
+        results = []
+        for i in range(len(queries)):
+            rankings = [r[i] for r in (dense, lexical) if r is not None]
+            results.append(self._fuse(rankings, k, mode))
+        return results
+
+    def _dense_candidates(self, queries: list[str], depth: int) -> list[dict[int, tuple[float, int]]]:
+        vectors = self.embedder.encode_queries(queries)
+        scores, rows = self.dense.search(vectors, depth * 2)
+        return [self._by_document(s, r) for s, r in zip(scores, rows)]
+
+    def _lexical_candidates(self, queries: list[str], depth: int) -> list[dict[int, tuple[float, int]]]:
+        scores, rows = self.lexical.search(queries, depth * 2)
+        return [self._by_document(s, r) for s, r in zip(scores, rows)]
+
+    def _by_document(self, scores: np.ndarray, rows: np.ndarray) -> dict[int, tuple[float, int]]:
+        """Chunk hits grouped by document: document row -> (best chunk score, best chunk row)."""
+        best: dict[int, tuple[float, int]] = {}
+        for score, row in zip(scores.tolist(), rows.tolist()):
+            if row < 0:
+                continue
+            doc = self.chunks.doc[row]
+            if doc not in best or score > best[doc][0]:
+                best[doc] = (float(score), int(row))
+        return best
+
+    def _fuse(self, rankings: list[dict[int, tuple[float, int]]], k: int, mode: SearchMode) -> list[Hit]:
+        scores = [{doc: s for doc, (s, _) in r.items()} for r in rankings]
+        if len(scores) == 1:
+            fused = scores[0]
+        elif self.retrieval.fusion == "rrf":
+            fused = reciprocal_rank_fusion(scores, self.retrieval.rrf_k)
+        else:
+            weight = self.retrieval.dense_weight
+            fused = weighted_fusion(scores, [weight, 1.0 - weight])
+        hits = []
+        for rank, (doc_row, score) in enumerate(top_k(fused, k), start=1):
+            chunk_row = next(r[doc_row][1] for r in rankings if doc_row in r)
+            hits.append(self._hit(doc_row, chunk_row, score, rank))
+        return hits
+
+    def _hit(self, doc_row: int, chunk_row: int, score: float, rank: int) -> Hit:
+        doc = self.documents[doc_row]
+        metadata = dict(doc.metadata)
+        if self.chunks.ids[chunk_row] != doc.id:
+            metadata["chunk_id"] = self.chunks.ids[chunk_row]
+        return Hit(
+            id=doc.id,
+            score=score,
+            rank=rank,
+            title=doc.title,
+            text=self.chunks.texts[chunk_row] if "chunk_id" in metadata else doc.text,
+            source=doc.source,
+            metadata=metadata,
+        )
+
+
+def load_index(
+    path: str | Path,
+    embedder: Embedder,
+    index_settings: IndexSettings,
+    retrieval: RetrievalSettings,
+    *,
+    verify: bool = True,
+    mmap: bool = False,
+) -> Index:
+    """Open an index folder, refusing one built with a different embedder or with damaged files."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    if manifest.embedder.name != embedder.name:
+        raise IndexLoadError(
+            f"index {path} was built with embedder '{manifest.embedder.name}', but the configured embedder is "
+            f"'{embedder.name}'. Set embedding.model (BIOAGENT_EMBEDDING__MODEL) to the index's embedder, "
+            "or rebuild the index."
+        )
+    if verify:
+        verify_checksums(path, manifest)
+    data = path / manifest.data_dir
+    try:
+        documents = read_documents_file(data / DOCUMENTS_FILE)
+        chunks = read_chunks_file(data / CHUNKS_FILE, documents)
+        dense = DenseStore.load(data / DENSE_FILE, index_settings, mmap=mmap)
+        lexical = LexicalStore.load(data / LEXICAL_DIR)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise IndexLoadError(f"index {path} cannot be read ({exc}); rebuild it") from exc
+    if not len(chunks) == dense.size == lexical.size:
+        raise IndexLoadError(
+            f"index {path} is inconsistent: {len(chunks)} chunks, {dense.size} vectors, {lexical.size} BM25 rows"
+        )
+    return Index(path, manifest, documents, chunks, embedder, dense, lexical, retrieval)
+
+
+def write_documents_file(path: Path, documents: Iterable[Document]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for doc in documents:
+            handle.write(doc.model_dump_json() + "\n")
+
+
+def read_documents_file(path: Path) -> list[Document]:
+    with path.open(encoding="utf-8") as handle:
+        return [Document.model_validate_json(line) for line in handle if line.strip()]
+
+
+def write_chunks_file(path: Path, chunks: ChunkTable, documents: Sequence[Document]) -> None:
+    """One line per chunk; the text is stored only where it differs from the whole document's text."""
+    with path.open("w", encoding="utf-8") as handle:
+        for chunk_id, doc_row, text in zip(chunks.ids, chunks.doc, chunks.texts):
+            record: dict[str, object] = {"id": chunk_id, "doc": doc_row}
+            if text != documents[doc_row].full_text():
+                record["text"] = text
+            handle.write(json.dumps(record) + "\n")
+
+
+def read_chunks_file(path: Path, documents: Sequence[Document]) -> ChunkTable:
+    table = ChunkTable()
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            table.ids.append(record["id"])
+            table.doc.append(record["doc"])
+            table.texts.append(record.get("text") or documents[record["doc"]].full_text())
+    return table

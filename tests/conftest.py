@@ -1,0 +1,31 @@
+"""Shared fixtures: where the read-only datasets live, and fast deterministic settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bioagent.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _shared_data_dir() -> Path:
+    return Path(os.environ.get("BIOAGENT_TEST_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The read-only datasets beside the repo (``../shared/data``); tests skip cleanly if absent."""
+    path = _shared_data_dir()
+    if not path.is_dir():
+        pytest.skip(f"shared datasets not found at {path}")
+    return path
+
+
+@pytest.fixture()
+def settings(tmp_path: Path) -> Settings:
+    """Settings that write only under the test's temp dir."""
+    return Settings.load(index_dir=tmp_path / "indexes", cache_dir=tmp_path / "cache")

@@ -102,7 +102,8 @@ class LLMSettings(_Section):
     threads: int | None = Field(
         default=None,
         ge=1,
-        description="CPU threads for the embedded llama.cpp model; unset lets llama.cpp choose.",
+        description="CPU threads for the embedded llama.cpp model (generation and prompt evaluation); "
+        "unset: half the CPUs.",
     )
     planner: Literal["auto", "rules", "tools"] = Field(
         default="auto",

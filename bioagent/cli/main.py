@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, setup_logging
+from bioagent.cli.tool_cmd import tool_app
 from bioagent.errors import BioagentError
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ index_app = typer.Typer(help="Build, extend and inspect index folders.", no_args
 demo_app = typer.Typer(help="The demo indexes built from ../shared/data.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 app.add_typer(demo_app, name="demo")
+app.add_typer(tool_app, name="tool")
 
 FORMAT_HELP = (
     "Input format: auto|beir|jsonl|csv|pubmedqa|pubmed-xml|medline|ris|uniprot-dat|uniprot-xml|uniprot-tsv"
@@ -98,9 +100,7 @@ def index_info(
 def search(
     index_dir: Path = typer.Option(..., "--index", help="Index folder."),
     query: str | None = typer.Option(None, "--query", "-q", help="One query."),
-    queries: Path | None = typer.Option(
-        None, "--queries", help='JSONL of {"_id": ..., "text": ...} (BEIR).'
-    ),
+    queries: Path | None = typer.Option(None, "--queries", help='JSONL of {"_id": ..., "text": ...} (BEIR).'),
     k: int = typer.Option(10, "-k", help="Hits per query."),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid | dense | lexical"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),

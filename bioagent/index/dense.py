@@ -76,6 +76,10 @@ class DenseStore:
         scores, rows = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
         return scores, rows
 
+    def reconstruct(self, rows: list[int]) -> NDArray[np.float32]:
+        """The stored vectors of ``rows`` (approximate for IVF-PQ)."""
+        return self.index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+
     def _apply_search_params(self) -> None:
         faiss = faiss_module()
         if hasattr(self.index, "hnsw"):
@@ -83,6 +87,7 @@ class DenseStore:
         ivf = faiss.try_extract_index_ivf(self.index)
         if ivf is not None:
             ivf.nprobe = self.settings.nprobe
+            ivf.make_direct_map()  # lets hybrid search reconstruct candidate vectors
 
 
 def _trained_ivfpq(vectors: NDArray[np.float32], dimension: int, settings: IndexSettings) -> Any:

@@ -57,23 +57,11 @@ class LexicalStore:
     def size(self) -> int:
         return int(self.retriever.scores["num_docs"])
 
-    def search(self, queries: list[str], k: int) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-        """Scores and document numbers, best first; rows are -1 where a query matches fewer than ``k``."""
-        bm25s = _bm25s()
-        k = max(1, min(k, self.size))
-        tokens = bm25s.tokenize(
-            queries, stopwords="en", stemmer=self._stem, show_progress=False, return_ids=False
+    def score_all(self, query: str) -> NDArray[np.float32]:
+        """The BM25 score of every document for ``query`` (zeros when no query term is indexed)."""
+        tokens = _bm25s().tokenize(
+            [query], stopwords="en", stemmer=self._stem, show_progress=False, return_ids=False
         )
-        rows = np.full((len(queries), k), -1, dtype=np.int64)
-        scores = np.zeros((len(queries), k), dtype=np.float32)
-        for i, query_tokens in enumerate(tokens):
-            if not query_tokens:
-                continue
-            found, found_scores = self.retriever.retrieve(
-                [query_tokens], k=k, show_progress=False, n_threads=1
-            )
-            matched = found_scores[0] > 0
-            count = int(matched.sum())
-            rows[i, :count] = found[0][matched]
-            scores[i, :count] = found_scores[0][matched]
-        return scores, rows
+        if not tokens[0]:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self.retriever.get_scores(tokens[0]), dtype=np.float32)

@@ -7,14 +7,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from bioagent.errors import IndexLoadError
 from bioagent.index.dense import DenseStore
 from bioagent.index.embedders import Embedder
-from bioagent.index.fusion import reciprocal_rank_fusion, top_k, weighted_fusion
 from bioagent.index.lexical import LexicalStore
 from bioagent.index.manifest import Manifest, read_manifest, verify_checksums
+from bioagent.index.search import Ranker
 from bioagent.settings import IndexSettings, RetrievalSettings
 from bioagent.types import Document, Hit, SearchMode
 
@@ -64,6 +62,7 @@ class Index:
         self.lexical = lexical
         self.retrieval = retrieval
         self._rows = {doc.id: row for row, doc in enumerate(documents)}
+        self._ranker = Ranker(chunks.doc, dense, lexical)
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -88,49 +87,14 @@ class Index:
         """Batch search: queries are encoded together, which is much faster than one by one."""
         k = k or self.retrieval.k
         mode = mode or self.retrieval.mode
-        depth = max(k, self.retrieval.candidates)
-        dense = self._dense_candidates(queries, depth) if mode != "lexical" else None
-        lexical = self._lexical_candidates(queries, depth) if mode != "dense" else None
-        results = []
-        for i in range(len(queries)):
-            rankings = [r[i] for r in (dense, lexical) if r is not None]
-            results.append(self._fuse(rankings, k, mode))
-        return results
-
-    def _dense_candidates(self, queries: list[str], depth: int) -> list[dict[int, tuple[float, int]]]:
-        vectors = self.embedder.encode_queries(queries)
-        scores, rows = self.dense.search(vectors, depth * 2)
-        return [self._by_document(s, r) for s, r in zip(scores, rows)]
-
-    def _lexical_candidates(self, queries: list[str], depth: int) -> list[dict[int, tuple[float, int]]]:
-        scores, rows = self.lexical.search(queries, depth * 2)
-        return [self._by_document(s, r) for s, r in zip(scores, rows)]
-
-    def _by_document(self, scores: np.ndarray, rows: np.ndarray) -> dict[int, tuple[float, int]]:
-        """Chunk hits grouped by document: document row -> (best chunk score, best chunk row)."""
-        best: dict[int, tuple[float, int]] = {}
-        for score, row in zip(scores.tolist(), rows.tolist()):
-            if row < 0:
-                continue
-            doc = self.chunks.doc[row]
-            if doc not in best or score > best[doc][0]:
-                best[doc] = (float(score), int(row))
-        return best
-
-    def _fuse(self, rankings: list[dict[int, tuple[float, int]]], k: int, mode: SearchMode) -> list[Hit]:
-        scores = [{doc: s for doc, (s, _) in r.items()} for r in rankings]
-        if len(scores) == 1:
-            fused = scores[0]
-        elif self.retrieval.fusion == "rrf":
-            fused = reciprocal_rank_fusion(scores, self.retrieval.rrf_k)
-        else:
-            weight = self.retrieval.dense_weight
-            fused = weighted_fusion(scores, [weight, 1.0 - weight])
-        hits = []
-        for rank, (doc_row, score) in enumerate(top_k(fused, k), start=1):
-            chunk_row = next(r[doc_row][1] for r in rankings if doc_row in r)
-            hits.append(self._hit(doc_row, chunk_row, score, rank))
-        return hits
+        if mode not in ("hybrid", "dense", "lexical"):
+            raise ValueError(f"search mode must be hybrid, dense or lexical, not {mode!r}")
+        vectors = self.embedder.encode_queries(queries) if mode != "lexical" else None
+        ranked = self._ranker.rank(vectors, queries, k, mode, self.retrieval)
+        return [
+            [self._hit(r.doc_row, r.chunk_row, r.score, rank) for rank, r in enumerate(hits, start=1)]
+            for hits in ranked
+        ]
 
     def _hit(self, doc_row: int, chunk_row: int, score: float, rank: int) -> Hit:
         doc = self.documents[doc_row]

@@ -1,0 +1,82 @@
+"""The transformers backend on a tiny randomly initialised Llama saved in tmp_path (built offline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bioagent.errors import MissingExtraError
+from bioagent.llm import create_chat_model, describe_model, smollm2_gguf_path
+from bioagent.settings import LLMSettings
+
+_WORDS = ["<|im_start|>", "<|im_end|>", "system", "user", "assistant", "TP53", "binds", "DNA", "protein", "a"]
+_TEMPLATE = (
+    "{% for m in messages %}<|im_start|> {{ m['role'] }} {{ m['content'] }} <|im_end|> {% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|> assistant {% endif %}"
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer, 32-wide Llama with a word-level tokenizer and a chat template."""
+    torch = pytest.importorskip("torch")
+    tokenizers = pytest.importorskip("tokenizers")
+    transformers = pytest.importorskip("transformers")
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2, **{word: i + 3 for i, word in enumerate(_WORDS)}}
+    backend = tokenizers.Tokenizer(tokenizers.models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = tokenizers.pre_tokenizers.WhitespaceSplit()
+    backend.decoder = tokenizers.decoders.WordPiece()
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="<unk>", bos_token="<s>", eos_token="</s>"
+    )
+    tokenizer.chat_template = _TEMPLATE
+    config = transformers.LlamaConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=256,
+        bos_token_id=1,
+        eos_token_id=2,
+    )
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    transformers.LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.slow
+def test_tiny_model_generates_and_streams_the_same_greedy_text(tiny_model: Path) -> None:
+    settings = LLMSettings(backend="transformers", model=str(tiny_model), max_tokens=6)
+    model = create_chat_model(settings)
+    assert create_chat_model(settings).loaded() is model.loaded()  # loaded once per process
+    text = model.invoke("TP53 binds DNA").content
+    pieces = [chunk.text for chunk in model.stream("TP53 binds DNA") if chunk.text]
+    assert text and len(text.split()) <= 6
+    assert len(pieces) > 1
+    assert "".join(pieces) == text
+    assert describe_model(settings) == f"transformers:{tiny_model.name}"
+
+
+@pytest.mark.slow
+def test_tiny_model_honours_per_call_token_limit(tiny_model: Path) -> None:
+    model = create_chat_model(LLMSettings(backend="transformers", model=str(tiny_model), max_tokens=8))
+    assert len(model.invoke("protein gene", max_tokens=2).content.split()) <= 2
+
+
+@pytest.mark.slow
+def test_packaged_gguf_is_converted_once_into_the_cache(tmp_path: Path) -> None:
+    """Without llama-cpp-python, transformers runs the packaged SmolLM2 GGUF (converted, then cached)."""
+    pytest.importorskip("gguf")
+    try:
+        gguf = smollm2_gguf_path()
+    except MissingExtraError as exc:
+        pytest.skip(str(exc))
+    model = create_chat_model(LLMSettings(backend="transformers", max_tokens=8), cache_dir=tmp_path)
+    converted = tmp_path / "transformers" / f"{gguf.stem}-{gguf.stat().st_size}"
+    assert (converted / "config.json").is_file()
+    assert model.invoke("Say hello.").text.strip()

@@ -1,0 +1,156 @@
+"""disorder: per-residue intrinsic disorder and predicted AlphaFold2 pLDDT with metapredict."""
+
+from __future__ import annotations
+
+import base64
+import io
+import warnings
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from bioagent.errors import ToolInputError, require
+from bioagent.settings import Settings
+
+from .common import NamedSequence, ToolSpec, package_version, parse_sequences, rounded
+
+DISORDER_THRESHOLD = 0.5
+# metapredict predicts only the 20 standard residues; these follow protfasta's conversion rules.
+_CONVERSIONS = str.maketrans({"B": "N", "Z": "Q", "X": "G", "U": "C", "O": "K"})
+
+DESCRIPTION = """Predict intrinsically disordered regions of one or more proteins with metapredict (V3
+disorder network, V2 pLDDT network), from sequence alone. Call it when a question asks whether a protein
+or region is disordered / unstructured / flexible, where its folded domains are, or how confident
+AlphaFold2 would likely be. Input: a sequence or FASTA (several records allowed); set plot=true for a PNG
+plot (saved to plot_path, or returned as base64 when no path is given). Returns per protein: per-residue
+disorder scores (0-1, above 0.5 = disordered), per-residue predicted pLDDT (0-100), the disordered and
+folded regions (1-based inclusive positions) and the fraction of residues predicted disordered."""
+
+MEANING = {
+    "disorder": "per-residue metapredict V3 disorder score, 0-1; residues scoring above 0.5 are predicted "
+    "disordered (trained on consensus disorder combined with AlphaFold2 pLDDT)",
+    "plddt": "per-residue predicted AlphaFold2 pLDDT, 0-100 (what AlphaFold2 confidence would likely be; "
+    "below 50 suggests disorder); a prediction of a prediction, not a structure",
+    "disordered_regions": "IDRs found by metapredict's smoothing and gap-closing rules; 1-based, inclusive",
+    "folded_regions": "the remaining folded domains; 1-based, inclusive",
+    "fraction_disordered": "fraction of residues with disorder score above 0.5",
+    "mean_disorder": "mean per-residue disorder score",
+    "mean_plddt": "mean per-residue predicted pLDDT",
+}
+
+
+class DisorderInput(BaseModel):
+    sequence: str = Field(
+        description="Protein sequence in one-letter code, or FASTA with one or several records."
+    )
+    plot: bool = Field(default=False, description="Also draw a PNG plot of disorder and predicted pLDDT.")
+    plot_path: str | None = Field(
+        default=None,
+        description="Where to save the PNG (with several sequences, the record name is added to the file "
+        "name). Without it the PNG comes back base64-encoded.",
+    )
+
+
+def disorder(
+    sequence: str, plot: bool = False, plot_path: str | None = None, *, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Disorder scores, predicted pLDDT and disordered regions for each sequence in ``sequence``."""
+    records = parse_sequences(sequence, settings)
+    meta: Any = require("metapredict", "metapredict", "tools", "disorder prediction")
+    converted = {r.name: r.sequence.translate(_CONVERSIONS) for r in records}
+    keyed = {str(i): converted[r.name] for i, r in enumerate(records)}
+    with warnings.catch_warnings():  # short sequences: metapredict notes it shrinks its smoothing window
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="metapredict")
+        domains = meta.predict_disorder(keyed, return_domains=True, silence_warnings=True)
+        plddt = meta.predict_pLDDT(keyed, silence_warnings=True)
+    proteins = [
+        _protein_result(record, converted[record.name], domains[str(i)], plddt[str(i)][1])
+        for i, record in enumerate(records)
+    ]
+    if plot:
+        for protein in proteins:
+            protein["plot"] = _plot(protein, _plot_target(plot_path, protein["name"], len(proteins)))
+    version = package_version("metapredict")
+    return {
+        "tool": "disorder",
+        "model": f"metapredict {version} (disorder network V3, pLDDT network V2)",
+        "model_version": version,
+        "threshold": DISORDER_THRESHOLD,
+        "proteins": proteins,
+        "meaning": MEANING,
+    }
+
+
+def _protein_result(record: NamedSequence, predicted: str, domains: Any, plddt: Any) -> dict[str, Any]:
+    scores = rounded(domains.disorder, 4)
+    plddt_scores = rounded(plddt, 1)
+    result: dict[str, Any] = {
+        "name": record.name,
+        "length": len(record.sequence),
+        "fraction_disordered": round(sum(s > DISORDER_THRESHOLD for s in scores) / len(scores), 4),
+        "mean_disorder": round(sum(scores) / len(scores), 4),
+        "mean_plddt": round(sum(plddt_scores) / len(plddt_scores), 1),
+        "disordered_regions": _regions(domains.disordered_domain_boundaries, record.sequence),
+        "folded_regions": _regions(domains.folded_domain_boundaries, record.sequence),
+        "disorder": scores,
+        "plddt": plddt_scores,
+    }
+    if predicted != record.sequence:
+        result["note"] = "non-standard residues were converted before prediction (B>N, Z>Q, X>G, U>C, O>K)"
+    return result
+
+
+def _regions(boundaries: list[list[int]], sequence: str) -> list[dict[str, Any]]:
+    """metapredict's 0-based half-open boundaries as 1-based inclusive regions."""
+    return [
+        {"start": start + 1, "end": end, "length": end - start, "sequence": sequence[start:end]}
+        for start, end in boundaries
+    ]
+
+
+def _plot_target(plot_path: str | None, name: str, count: int) -> Path | None:
+    if plot_path is None:
+        return None
+    path = Path(plot_path)
+    if path.suffix.lower() != ".png":
+        path = path.with_suffix(".png")
+    if count > 1:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        path = path.with_name(f"{path.stem}_{safe}{path.suffix}")
+    return path
+
+
+def _plot(protein: dict[str, Any], path: Path | None) -> dict[str, str]:
+    require("matplotlib", "matplotlib", "tools", "disorder plots")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    positions = range(1, protein["length"] + 1)
+    figure = Figure(figsize=(8, 3.2), dpi=120)
+    FigureCanvasAgg(figure)
+    axis = figure.add_subplot(111)
+    for region in protein["disordered_regions"]:
+        axis.axvspan(region["start"], region["end"], color="tab:orange", alpha=0.15, lw=0)
+    axis.plot(positions, protein["disorder"], color="black", lw=1.2, label="disorder (metapredict V3)")
+    axis.plot(
+        positions, [p / 100 for p in protein["plddt"]], color="tab:blue", lw=1, label="predicted pLDDT / 100"
+    )
+    axis.axhline(DISORDER_THRESHOLD, color="grey", ls="--", lw=0.8)
+    axis.set(xlim=(1, max(protein["length"], 2)), ylim=(0, 1.02), xlabel="residue", ylabel="score")
+    axis.set_title(f"{protein['name']}: predicted disorder (shaded: disordered regions)", fontsize=10)
+    axis.legend(loc="best", fontsize=8)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    if path is None:
+        return {"format": "png", "base64": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(buffer.getvalue())
+    except OSError as exc:
+        raise ToolInputError(f"cannot write the plot to {path}: {exc.strerror}") from exc
+    return {"format": "png", "path": str(path)}
+
+
+SPEC = ToolSpec(name="disorder", description=DESCRIPTION, args_schema=DisorderInput, function=disorder)

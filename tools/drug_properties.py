@@ -1,0 +1,126 @@
+"""drug_properties: RDKit descriptors, drug-likeness rules and structural alerts for molecules."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from bioagent.settings import Settings
+
+from .chem import canonical_smiles, formula, parse_smiles_list
+from .common import ToolSpec, package_version, split_items
+
+DESCRIPTION = """Compute RDKit descriptors and drug-likeness checks for one or more molecules given as SMILES.
+Call it for molecular weight, formula, logP, polar surface area, hydrogen-bond donors/acceptors, rotatable
+bonds, Lipinski's rule of five, Veber's rules, QED drug-likeness, and PAINS / Brenk structural alerts. For a
+drug name, call drug_lookup first to get its SMILES. Input: SMILES, several separated by commas. Returns one
+entry per molecule with canonical SMILES, the numbers, rule verdicts (with the violated criteria) and the
+alerts found; `meaning` explains each number. These are computed descriptors, not measurements."""
+
+MEANING = {
+    "molecular_weight": "average molecular weight, g/mol (Descriptors.MolWt)",
+    "exact_mass": "monoisotopic mass, Da",
+    "logp": "Wildman-Crippen calculated octanol/water logP",
+    "tpsa": "topological polar surface area, Å^2 (Ertl)",
+    "hbd": "hydrogen-bond donors (RDKit CalcNumHBD)",
+    "hba": "hydrogen-bond acceptors (RDKit CalcNumHBA)",
+    "rotatable_bonds": "rotatable bonds (strict RDKit definition)",
+    "qed": "quantitative estimate of drug-likeness, 0-1 (Bickerton 2012); higher is more drug-like",
+    "lipinski": "rule of five: MW <= 500, logP <= 5, HBD <= 5, HBA <= 10; passes with at most one violation",
+    "veber": "Veber rules for oral bioavailability: rotatable bonds <= 10 and TPSA <= 140",
+    "alerts": "PAINS (assay interference) and Brenk (unwanted/reactive groups) substructure matches",
+}
+
+
+class DrugPropertiesInput(BaseModel):
+    smiles: list[str] = Field(description="One or more SMILES strings (a comma-separated string also works).")
+
+    @field_validator("smiles", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> list[str]:
+        return split_items(value)
+
+
+def drug_properties(smiles: str | list[str], *, settings: Settings | None = None) -> dict[str, Any]:
+    """Descriptors, rule checks and alerts for each SMILES."""
+    molecules = [_describe(text, mol) for text, mol in parse_smiles_list(smiles, settings)]
+    return {
+        "tool": "drug_properties",
+        "model": f"RDKit {package_version('rdkit')} descriptors and FilterCatalog (PAINS, Brenk)",
+        "model_version": package_version("rdkit"),
+        "molecules": molecules,
+        "meaning": MEANING,
+    }
+
+
+def _describe(text: str, mol: Any) -> dict[str, Any]:
+    from rdkit.Chem import QED, Descriptors, rdMolDescriptors
+
+    values = {
+        "molecular_weight": round(Descriptors.MolWt(mol), 2),  # type: ignore[attr-defined]
+        "exact_mass": round(rdMolDescriptors.CalcExactMolWt(mol), 4),
+        "logp": round(rdMolDescriptors.CalcCrippenDescriptors(mol)[0], 2) + 0.0,  # + 0.0: no "-0.0"
+        "tpsa": round(rdMolDescriptors.CalcTPSA(mol), 2),
+        "hbd": rdMolDescriptors.CalcNumHBD(mol),
+        "hba": rdMolDescriptors.CalcNumHBA(mol),
+        "rotatable_bonds": rdMolDescriptors.CalcNumRotatableBonds(mol),
+        "heavy_atoms": mol.GetNumHeavyAtoms(),
+        "rings": rdMolDescriptors.CalcNumRings(mol),
+        "aromatic_rings": rdMolDescriptors.CalcNumAromaticRings(mol),
+        "qed": round(QED.qed(mol), 3),
+    }
+    return {
+        "input": text,
+        "smiles": canonical_smiles(mol),
+        "formula": formula(mol),
+        **values,
+        "lipinski": _lipinski(values),
+        "veber": _veber(values),
+        "alerts": _alerts(mol),
+    }
+
+
+def _lipinski(v: dict[str, Any]) -> dict[str, Any]:
+    checks = {
+        "molecular_weight > 500": v["molecular_weight"] > 500,
+        "logp > 5": v["logp"] > 5,
+        "hbd > 5": v["hbd"] > 5,
+        "hba > 10": v["hba"] > 10,
+    }
+    violations = [rule for rule, broken in checks.items() if broken]
+    return {"passes": len(violations) <= 1, "violations": violations}
+
+
+def _veber(v: dict[str, Any]) -> dict[str, Any]:
+    checks = {"rotatable_bonds > 10": v["rotatable_bonds"] > 10, "tpsa > 140": v["tpsa"] > 140}
+    violations = [rule for rule, broken in checks.items() if broken]
+    return {"passes": not violations, "violations": violations}
+
+
+@lru_cache(maxsize=1)
+def _filter_catalogs() -> dict[str, Any]:
+    from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
+
+    catalogs = {}
+    for name, which in (
+        ("PAINS", FilterCatalogParams.FilterCatalogs.PAINS),
+        ("Brenk", FilterCatalogParams.FilterCatalogs.BRENK),
+    ):
+        params = FilterCatalogParams()
+        params.AddCatalog(which)
+        catalogs[name] = FilterCatalog(params)
+    return catalogs
+
+
+def _alerts(mol: Any) -> dict[str, list[str]]:
+    return {
+        name: sorted({entry.GetDescription() for entry in catalog.GetMatches(mol)})
+        for name, catalog in _filter_catalogs().items()
+    }
+
+
+SPEC = ToolSpec(
+    name="drug_properties", description=DESCRIPTION, args_schema=DrugPropertiesInput, function=drug_properties
+)

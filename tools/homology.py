@@ -1,0 +1,146 @@
+"""homology_search: nearest UniProt entries to a protein sequence (k-mer prefilter, then Smith-Waterman)."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from bioagent.settings import Settings
+from bioagent.types import Document
+
+from .catalog import KMER, ProteinCatalog
+from .common import ToolSpec, package_version, parse_sequences
+
+# Karlin-Altschul parameters for BLOSUM62 with gap costs 11 (open) / 1 (extend): NCBI BLAST's gapped values.
+LAMBDA = 0.267
+K = 0.041
+GAP_OPEN, GAP_EXTEND = 11, 1
+PREFILTER_CANDIDATES = 20
+# BLOSUM62 has no U or O; they are scored as C and K.
+_RARE = str.maketrans({"U": "C", "O": "K"})
+
+STATISTIC = (
+    f"E = K*m*n*exp(-lambda*S) with Karlin-Altschul lambda={LAMBDA}, K={K} (NCBI BLAST's values for BLOSUM62, "
+    f"gap open {GAP_OPEN} / extend {GAP_EXTEND}); m = query length, n = residues in the searched entries; "
+    "no length correction, so treat it as approximate (smaller is more significant; below 1e-3 is a "
+    "confident homolog)"
+)
+
+DESCRIPTION = """Find the UniProt entries most similar to a protein sequence in the local UniProt index.
+Call it when you have a sequence (or fragment) and need to know what protein it is or is related to.
+Input: one sequence (raw or single-record FASTA) and k, the number of hits. A 3-mer prefilter picks
+candidates, then Smith-Waterman local alignment (BLOSUM62, gap open 11 / extend 1) scores them. Returns hits
+best first with accession, gene, protein name, organism, percent identity, query coverage, alignment score,
+bit score and an E-value-like statistic (Karlin-Altschul; smaller = more significant). Only entries in the
+local index are searched, not all of UniProt."""
+
+MEANING = {
+    "identity": "identical residues / alignment columns (gaps included), 0-1",
+    "query_coverage": "fraction of the query inside the local alignment, 0-1",
+    "subject_coverage": "fraction of the matched entry inside the local alignment, 0-1",
+    "score": "raw Smith-Waterman score (BLOSUM62, gap open 11 / extend 1)",
+    "bit_score": "(lambda*S - ln K) / ln 2, comparable across searches",
+    "evalue": STATISTIC,
+    "query_range": "aligned query positions, 1-based inclusive",
+    "subject_range": "aligned entry positions, 1-based inclusive",
+}
+
+
+class HomologySearchInput(BaseModel):
+    sequence: str = Field(description="Query protein sequence in one-letter code (or single-record FASTA).")
+    k: int = Field(default=5, ge=1, le=50, description="Number of hits to return.")
+    max_evalue: float = Field(default=10.0, gt=0, description="Drop hits with a larger E-value.")
+
+
+@lru_cache(maxsize=1)
+def _aligner() -> Any:
+    from Bio.Align import PairwiseAligner, substitution_matrices
+
+    return PairwiseAligner(
+        mode="local",
+        substitution_matrix=substitution_matrices.load("BLOSUM62"),
+        open_gap_score=-(GAP_OPEN + GAP_EXTEND),
+        extend_gap_score=-GAP_EXTEND,
+    )
+
+
+def homology_search(
+    sequence: str,
+    k: int = 5,
+    max_evalue: float = 10.0,
+    *,
+    catalog: Any,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """Best local alignments of ``sequence`` against the entries of ``catalog`` (a ProteinCatalog, index or docs)."""
+    query = parse_sequences(sequence, settings, many=False)[0].sequence.translate(_RARE)
+    proteins = ProteinCatalog.from_source(catalog)
+    candidates = proteins.prefilter(query, max(PREFILTER_CANDIDATES, 2 * k))
+    aligner = _aligner()
+    scored = sorted(
+        ((aligner.score(_subject(doc), query), doc) for doc, _ in candidates), key=lambda pair: -pair[0]
+    )
+    database = proteins.total_residues
+    hits = []
+    for score, doc in scored:
+        evalue = K * len(query) * database * math.exp(-LAMBDA * score)
+        if evalue <= max_evalue:
+            hits.append(_hit(aligner, query, doc, score, evalue))
+        if len(hits) == k:
+            break
+    result: dict[str, Any] = {
+        "tool": "homology_search",
+        "model": f"Smith-Waterman (Biopython {package_version('biopython')} PairwiseAligner, BLOSUM62, "
+        f"gap {GAP_OPEN}/{GAP_EXTEND}) of the {len(candidates)} entries sharing most {KMER}-mers with the query",
+        "model_version": package_version("biopython"),
+        "query_length": len(query),
+        "database": {"entries": len(proteins.searchable), "residues": database},
+        "hits": hits,
+        "meaning": MEANING,
+    }
+    if not hits:
+        result["note"] = f"no entry in the local UniProt index aligns with E-value <= {max_evalue}"
+    return result
+
+
+def _subject(doc: Document) -> str:
+    return str(doc.metadata["sequence"]).upper().translate(_RARE)
+
+
+def _hit(aligner: Any, query: str, doc: Document, score: float, evalue: float) -> dict[str, Any]:
+    subject = _subject(doc)
+    alignment = aligner.align(subject, query)[0]
+    counts = alignment.counts()
+    columns = counts.aligned + counts.gaps
+    (s_start, s_end), (q_start, q_end) = (
+        (int(alignment.coordinates[row][0]), int(alignment.coordinates[row][-1])) for row in (0, 1)
+    )
+    meta = doc.metadata
+    return {
+        "accession": meta.get("accession", doc.parent_id),
+        "entry_name": meta.get("entry_name", ""),
+        "gene": meta.get("gene", ""),
+        "protein_name": meta.get("protein_name", doc.title),
+        "organism": meta.get("organism", ""),
+        "length": len(subject),
+        "identity": round(counts.identities / columns, 4) if columns else 0.0,
+        "query_coverage": round((q_end - q_start) / len(query), 4),
+        "subject_coverage": round((s_end - s_start) / len(subject), 4),
+        "score": float(score),
+        "bit_score": round((LAMBDA * score - math.log(K)) / math.log(2), 1),
+        "evalue": float(f"{evalue:.3g}"),
+        "query_range": [q_start + 1, q_end],
+        "subject_range": [s_start + 1, s_end],
+    }
+
+
+SPEC = ToolSpec(
+    name="homology_search",
+    description=DESCRIPTION,
+    args_schema=HomologySearchInput,
+    function=homology_search,
+    needs_catalog=True,
+)

@@ -1,0 +1,94 @@
+"""protein_properties: sequence-derived physico-chemical properties (Biopython ProtParam)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from bioagent.settings import Settings
+
+from .common import STANDARD_AMINO_ACIDS, NamedSequence, ToolSpec, package_version, parse_sequences
+
+DESCRIPTION = """Compute physico-chemical properties of one or more protein sequences (Biopython ProtParam).
+Call it when a question needs a protein's length, molecular weight, isoelectric point, hydrophobicity
+(GRAVY), stability estimate, aromaticity, extinction coefficient or secondary-structure propensities. Input:
+a sequence in one-letter code, or FASTA with one or several records. Returns one entry per sequence with
+these numbers and a `meaning` map that says what each number is and its unit. These are sequence
+formulas, not measurements or structure predictions."""
+
+MEANING = {
+    "length": "number of residues",
+    "molecular_weight_da": "average molecular weight in daltons (Da), unmodified chain",
+    "isoelectric_point": "pH at which the net charge is zero (Bjellqvist pK values)",
+    "charge_at_ph7": "estimated net charge at pH 7.0",
+    "gravy": "grand average of hydropathy (Kyte-Doolittle); positive = hydrophobic, negative = hydrophilic",
+    "instability_index": "Guruprasad instability index; above 40 predicts a protein unstable in vitro",
+    "aromaticity": "fraction of F, W and Y residues (Lobry)",
+    "extinction_coefficient_reduced": "molar extinction coefficient at 280 nm (M^-1 cm^-1), cysteines reduced",
+    "extinction_coefficient_cystines": "molar extinction coefficient at 280 nm (M^-1 cm^-1), all cysteines "
+    "paired as cystines",
+    "helix_fraction": "fraction of residues in V, I, Y, F, W, L (helix-favouring set used by ProtParam)",
+    "turn_fraction": "fraction of residues in N, P, G, S (turn-favouring set)",
+    "sheet_fraction": "fraction of residues in E, M, A, L (sheet-favouring set as defined by ProtParam)",
+}
+
+
+class ProteinPropertiesInput(BaseModel):
+    sequence: str = Field(
+        description="Protein sequence in one-letter code, or FASTA text with one or several records."
+    )
+
+
+def protein_properties(sequence: str, *, settings: Settings | None = None) -> dict[str, Any]:
+    """Physico-chemical properties of each sequence in ``sequence`` (raw or FASTA)."""
+    records = parse_sequences(sequence, settings)
+    return {
+        "tool": "protein_properties",
+        "model": f"Biopython {package_version('biopython')} Bio.SeqUtils.ProtParam",
+        "model_version": package_version("biopython"),
+        "proteins": [_properties(record) for record in records],
+        "meaning": MEANING,
+    }
+
+
+def _properties(record: NamedSequence) -> dict[str, Any]:
+    from Bio.SeqUtils.ProtParam import ProteinAnalysis
+
+    standard = "".join(r for r in record.sequence if r in STANDARD_AMINO_ACIDS)
+    ignored = dict(Counter(r for r in record.sequence if r not in STANDARD_AMINO_ACIDS))
+    result: dict[str, Any] = {"name": record.name, "length": len(record.sequence)}
+    if not standard:
+        result["note"] = "no standard residues: properties cannot be computed"
+        return result
+    analysis = ProteinAnalysis(standard)
+    helix, turn, sheet = analysis.secondary_structure_fraction()
+    reduced, cystines = analysis.molar_extinction_coefficient()
+    result.update(
+        molecular_weight_da=round(analysis.molecular_weight(), 2),
+        isoelectric_point=round(analysis.isoelectric_point(), 2),
+        charge_at_ph7=round(analysis.charge_at_pH(7.0), 2),
+        gravy=round(analysis.gravy(), 3),
+        instability_index=round(analysis.instability_index(), 2),
+        aromaticity=round(analysis.aromaticity(), 4),
+        extinction_coefficient_reduced=int(reduced),
+        extinction_coefficient_cystines=int(cystines),
+        helix_fraction=round(helix, 4),
+        turn_fraction=round(turn, 4),
+        sheet_fraction=round(sheet, 4),
+    )
+    result["stable_in_vitro"] = result["instability_index"] <= 40
+    if ignored:
+        result["note"] = (
+            f"computed on the {len(standard)} standard residues; ignored non-standard residues {ignored}"
+        )
+    return result
+
+
+SPEC = ToolSpec(
+    name="protein_properties",
+    description=DESCRIPTION,
+    args_schema=ProteinPropertiesInput,
+    function=protein_properties,
+)

@@ -123,7 +123,7 @@ def main() -> None:
         "--throughput", type=int, default=1000, help="texts for the throughput comparison (0: skip)"
     )
     args = parser.parse_args()
-    settings = Settings.load(cache_dir=ROOT / ".cache")
+    settings = Settings.load()
     index, build_rate = scifact_index(settings, args.data)
     import json
 

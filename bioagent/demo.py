@@ -79,7 +79,7 @@ def _build_or_reuse(
     name: str, out_dir: Path, sources: list[DemoSource], settings: Settings, progress: bool
 ) -> Index:
     paths = [str(settings.data_dir / s.relative_path) for s in sources]
-    if _is_current(out_dir, paths):
+    if _is_current(out_dir, paths, settings):
         try:
             built = _index.load_index(out_dir, settings)
         except IndexLoadError as exc:
@@ -100,12 +100,18 @@ def _build_or_reuse(
     )
 
 
-def _is_current(out_dir: Path, paths: list[str]) -> bool:
+def _is_current(out_dir: Path, paths: list[str], settings: Settings) -> bool:
+    """Whether the index at ``out_dir`` was built from ``paths`` with the configured chunking and index kind."""
     try:
         manifest = read_manifest(out_dir)
     except IndexLoadError:
         return False
-    return [s.path for s in manifest.sources] == paths
+    chunking = {"words": settings.index.chunk_words, "overlap": settings.index.chunk_overlap}
+    return (
+        [s.path for s in manifest.sources] == paths
+        and manifest.chunking == chunking
+        and manifest.dense_kind == settings.index.kind
+    )
 
 
 # Measured with `bioagent demo build` on a 2-core machine (see README); used only for the time estimate.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bioagent.errors import ConfigError, IndexLoadError
-from bioagent.index import add_documents, build_index, load_index
+from bioagent.index import HashEmbedder, add_documents, build_index, load_index
 from bioagent.index.fusion import normalise_scores, reciprocal_rank_fusion, top_k, weighted_fusion
 from bioagent.index.lexical import LexicalStore
 from bioagent.settings import Settings
@@ -172,3 +172,24 @@ def test_real_minilm_embedder_retrieves_scifact_abstracts(tmp_path: Path, shared
     hits = index.search(target.title, k=3, mode="dense")
     assert hits[0].id == target.id
     assert load_index(tmp_path / "idx", settings).search(target.title, k=1)[0].id == target.id
+
+
+class CountingEmbedder(HashEmbedder):
+    """Counts how many texts it was asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__(128)
+        self.embedded = 0
+
+    def encode_documents(self, texts: list[str], progress: bool = False):
+        self.embedded += len(texts)
+        return super().encode_documents(texts)
+
+
+def test_a_repeated_build_reuses_cached_vectors(tmp_path: Path, hash_settings: Settings) -> None:
+    embedder = CountingEmbedder()
+    build_index(DOCS[:3], tmp_path / "a", hash_settings, embedder)
+    assert embedder.embedded == 3
+    rebuilt = build_index(DOCS, tmp_path / "b", hash_settings, embedder)
+    assert embedder.embedded == 4  # only the new document was embedded
+    assert rebuilt.search("EGFR gefitinib lung", k=1)[0].id == "4"

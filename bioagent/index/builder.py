@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from bioagent.index.cache import EmbeddingCache, text_key
 from bioagent.index.dense import DenseStore
 from bioagent.index.embedders import Embedder
 from bioagent.index.lexical import LexicalStore
@@ -116,33 +116,36 @@ def add_documents(
 def embed_texts(
     embedder: Embedder, texts: Sequence[str], *, cache_dir: Path | None = None, progress: bool = False
 ) -> np.ndarray:
-    """Document vectors for ``texts``, embedded in length-sorted blocks; blocks are cached when ``cache_dir`` is set.
+    """Document vectors for ``texts``, embedded in length-sorted blocks (little padding).
 
-    Sorting by length keeps padding small; caching lets an interrupted build resume where it stopped.
+    With ``cache_dir`` every embedded block is saved at once, so an interrupted or repeated build only embeds
+    the texts it has not seen before.
     """
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    block_dir = cache_dir / "embeddings" / _digest(embedder.name) if cache_dir else None
-    with tqdm(total=len(texts), unit="text", desc="Embedding", disable=not progress) as bar:
-        for start in range(0, len(order), EMBED_BLOCK):
-            block = order[start : start + EMBED_BLOCK]
-            block_texts = [texts[i] for i in block]
-            vectors[block] = _embed_block(embedder, block_texts, block_dir)
-            bar.update(len(block))
-    return vectors
-
-
-def _embed_block(embedder: Embedder, texts: list[str], block_dir: Path | None) -> np.ndarray:
-    if block_dir is None:
-        return embedder.encode_documents(texts)
-    cached = block_dir / f"{_digest(*texts)}.npy"
-    if cached.is_file():
-        return np.load(cached)
-    vectors = embedder.encode_documents(texts)
-    block_dir.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(".tmp.npy")
-    np.save(partial, vectors)
-    partial.replace(cached)
+    keys = [text_key(text) for text in texts]
+    cache = EmbeddingCache(cache_dir / "embeddings", embedder.name, embedder.dimension) if cache_dir else None
+    known = cache.get_many(keys) if cache else {}
+    for row, key in enumerate(keys):
+        if key in known:
+            vectors[row] = known[key]
+    missing = sorted((i for i, key in enumerate(keys) if key not in known), key=lambda i: len(texts[i]))
+    try:
+        with tqdm(
+            total=len(texts),
+            initial=len(texts) - len(missing),
+            unit="text",
+            desc="Embedding",
+            disable=not progress,
+        ) as bar:
+            for start in range(0, len(missing), EMBED_BLOCK):
+                block = missing[start : start + EMBED_BLOCK]
+                vectors[block] = embedder.encode_documents([texts[i] for i in block])
+                if cache:
+                    cache.put_many([keys[i] for i in block], vectors[block])
+                bar.update(len(block))
+    finally:
+        if cache:
+            cache.close()
     return vectors
 
 
@@ -181,6 +184,7 @@ def _write(
                 "stemmer": "english",
                 "stopwords": "en",
             },
+            chunking={"words": index_settings.chunk_words, "overlap": index_settings.chunk_overlap},
             documents=len(documents),
             chunks=len(chunks),
             sources=list(sources),
@@ -218,13 +222,6 @@ def _unique(
             seen.add(doc.id)
             kept.append(doc)
     return kept, dropped
-
-
-def _digest(*parts: str) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode("utf-8", "replace") + b"\0")
-    return digest.hexdigest()[:32]
 
 
 def _dense_params(settings: IndexSettings) -> dict[str, float | int | str]:

@@ -52,6 +52,7 @@ class Manifest(BaseModel):
     dense_kind: str
     dense_params: dict[str, float | int | str] = Field(default_factory=dict)
     lexical: dict[str, float | str] = Field(default_factory=dict)
+    chunking: dict[str, int] = Field(default_factory=dict, description="chunk_words and chunk_overlap used.")
     documents: int
     chunks: int
     sources: list[SourceInfo] = Field(default_factory=list)

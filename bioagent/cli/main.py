@@ -10,8 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bioagent.cli.ask_cmd import ask_command, eval_app
+from bioagent.cli.chat_cmd import chat_command
 from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, setup_logging
 from bioagent.cli.tool_cmd import tool_app
+from bioagent.cli.triage_cmd import triage_app
 from bioagent.errors import BioagentError
 
 app = typer.Typer(
@@ -24,6 +27,10 @@ demo_app = typer.Typer(help="The demo indexes built from ../shared/data.", no_ar
 app.add_typer(index_app, name="index")
 app.add_typer(demo_app, name="demo")
 app.add_typer(tool_app, name="tool")
+app.add_typer(triage_app, name="triage")
+app.add_typer(eval_app, name="eval")
+app.command("ask")(ask_command)
+app.command("chat")(chat_command)
 
 FORMAT_HELP = (
     "Input format: auto|beir|jsonl|csv|pubmedqa|pubmed-xml|medline|ris|uniprot-dat|uniprot-xml|uniprot-tsv"

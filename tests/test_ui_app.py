@@ -1,0 +1,93 @@
+"""The chat's event handlers without a browser: a streamed turn fills the chat and the side panel, exports are
+written per session, errors and empty questions become chat messages, `bioagent chat` options."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_ui_session import MITO_QUESTION, MITO_REPLY, build_ui_indexes, ui_settings
+
+from bioagent.cli.chat_cmd import is_loopback, parse_auth
+from bioagent.errors import BioagentError
+from bioagent.ui.session import ChatSession, SharedResources
+
+pytestmark = pytest.mark.slow  # imports Gradio (a few seconds)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ui-app")
+    build_ui_indexes(ui_settings(path, []))
+    return path
+
+
+@pytest.fixture()
+def app(root: Path) -> Any:
+    """The chat over the tiny indexes with a scripted model that has one reply."""
+    from bioagent.ui.app import ChatApp
+
+    chat = ChatApp(SharedResources(ui_settings(root, [MITO_REPLY])))
+    chat.build()
+    return chat
+
+
+def run(app: Any, question: str, session: ChatSession) -> list[dict[Any, Any]]:
+    choice = app.resources.default_choice()
+    return list(app.ask(question, [], session, choice.backend, list(choice.indexes), choice.k))
+
+
+def by_name(app: Any, updates: list[dict[Any, Any]]) -> dict[str, Any]:
+    """The last value each named component received."""
+    names = {id(component): name for name, component in app.c.items()}
+    merged: dict[str, Any] = {}
+    for update in updates:
+        merged.update({names[id(component)]: value for component, value in update.items()})
+    return merged
+
+
+def test_a_turn_fills_the_chat_and_the_side_panel(app: Any) -> None:
+    session = ChatSession()
+    updates = run(app, MITO_QUESTION, session)
+    shown = by_name(app, updates)
+    user, steps, reply = shown["chatbot"]
+    assert user["role"] == "user" and steps["metadata"]["status"] == "done"
+    assert "**verify**" in steps["content"]
+    assert 'href="https://pubmed.ncbi.nlm.nih.gov/21645374/"' in reply["content"]
+    assert shown["message"] == "" and "PMID:21645374" in shown["evidence"]
+    assert shown["picker"]["choices"] == ["#1 " + MITO_QUESTION[:60] + "…"]
+    exported = Path(shown["export_json"]["value"])
+    assert session.id in str(exported) and json.loads(exported.read_text())["question"] == MITO_QUESTION
+    assert shown["protein_box"]["visible"] is False and shown["drug_box"]["visible"] is False
+
+
+def test_errors_and_empty_questions_are_chat_messages(app: Any) -> None:
+    session = ChatSession()
+    empty = by_name(app, run(app, "   ", session))
+    assert empty["chatbot"][-1]["content"] == "Please type a question first."
+    run(app, MITO_QUESTION, session)
+    failed = by_name(app, run(app, MITO_QUESTION, session))  # the one scripted reply is used up
+    assert (
+        failed["chatbot"][-1]["content"].startswith("⚠ ")
+        and "no reply left" in failed["chatbot"][-1]["content"]
+    )
+    assert len(session.answers) == 1
+
+
+def test_new_conversation_clears_the_session(app: Any) -> None:
+    session = ChatSession(answers=[], history=["earlier turn"])
+    shown = by_name(app, [app.new_conversation(session)])
+    assert shown["chatbot"] == [] and session.history == []
+    assert shown["export_md"]["visible"] is False
+
+
+def test_chat_command_options() -> None:
+    assert parse_auth(None) is None
+    assert parse_auth("curie:polo:nium") == ("curie", "polo:nium")
+    for bad in ("curie", ":pw", "curie:"):
+        with pytest.raises(BioagentError, match="USER:PASSWORD"):
+            parse_auth(bad)
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("example.org")

@@ -1,0 +1,215 @@
+"""What the chat shares between browser sessions (indexes, chat models, agents) and what it keeps per session
+(the conversation), and one question's run as a stream of display updates."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bioagent.agent import Agent, AgentEvent
+from bioagent.errors import BioagentError
+from bioagent.settings import Settings
+from bioagent.types import Answer
+
+logger = logging.getLogger(__name__)
+
+INDEX_NAMES = ("literature", "proteins")
+AgentFactory = Callable[[Settings, dict[str, Any]], Agent]
+"""Builds an agent from settings and explicit parts (``Agent.from_settings`` by default; tests pass fakes)."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The settings a person picked in the UI for one question."""
+
+    backend: str
+    indexes: tuple[str, ...] = INDEX_NAMES
+    k: int = 5
+
+
+@dataclass
+class ChatSession:
+    """One browser session's conversation: the agent's memory of earlier turns and every answer shown."""
+
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    history: list[Any] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
+    visuals: dict[int, Any] = field(default_factory=dict)
+    """Side-panel pictures per answer number (drawn once)."""
+
+    def reset(self) -> None:
+        self.history.clear()
+        self.answers.clear()
+        self.visuals.clear()
+
+
+@dataclass
+class TurnUpdate:
+    """The state of one question while it runs: finished steps, the draft so far, then the answer or an error."""
+
+    steps: list[str] = field(default_factory=list)
+    recognised: list[str] = field(default_factory=list)
+    draft: str = ""
+    answer: Answer | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+class SharedResources:
+    """Indexes, chat models and agents loaded once per process and used by every browser session."""
+
+    def __init__(self, settings: Settings, agent_factory: AgentFactory | None = None) -> None:
+        self.settings = settings
+        self._factory = agent_factory or (lambda s, parts: Agent.from_settings(s, **parts))
+        self._indexes: dict[str, Any] = {}
+        self._models: dict[str, Any] = {}
+        self._agents: dict[Choice, Agent] = {}
+        self._lock = threading.Lock()
+
+    # ----- what can be chosen --------------------------------------------------------------------------
+
+    def index_paths(self) -> dict[str, Path]:
+        return {
+            "literature": self.settings.literature_index_path(),
+            "proteins": self.settings.protein_index_path(),
+        }
+
+    def available_indexes(self) -> list[str]:
+        """Index names whose folder holds a built index (a manifest)."""
+        return [name for name, path in self.index_paths().items() if (path / "manifest.json").is_file()]
+
+    def backends(self) -> list[str]:
+        """The configured chat backend first, then the embedded offline model as the alternative."""
+        configured: str = self.settings.llm.backend
+        return [configured] + (["embedded"] if configured != "embedded" else [])
+
+    def default_choice(self) -> Choice:
+        return Choice(self.backends()[0], tuple(self.available_indexes()), self.settings.agent.literature_k)
+
+    # ----- loading (once) ------------------------------------------------------------------------------
+
+    def agent(self, choice: Choice) -> Agent:
+        """The agent for ``choice``: built on first use, sharing loaded indexes and chat models."""
+        with self._lock:
+            if choice not in self._agents:
+                self._agents[choice] = self._build(choice)
+            return self._agents[choice]
+
+    def _build(self, choice: Choice) -> Agent:
+        settings = self.settings_for(choice)
+        parts: dict[str, Any] = {
+            "literature_index": self._index("literature") if "literature" in choice.indexes else None,
+            "protein_index": self._index("proteins") if "proteins" in choice.indexes else None,
+        }
+        if choice.backend in self._models:
+            parts["llm"] = self._models[choice.backend]
+        agent = self._factory(settings, parts)
+        self._models.setdefault(choice.backend, agent.llm)
+        return agent
+
+    def settings_for(self, choice: Choice) -> Settings:
+        """The base settings with the UI's choices: backend (another backend starts from its defaults) and k."""
+        llm = self.settings.llm
+        if choice.backend != llm.backend:
+            llm = type(llm)(backend=choice.backend, threads=llm.threads, max_tokens=llm.max_tokens)  # type: ignore[arg-type]
+        agent = self.settings.agent.model_copy(update={"literature_k": choice.k})
+        return self.settings.model_copy(update={"llm": llm, "agent": agent})
+
+    def _index(self, name: str) -> Any:
+        if name not in self._indexes:
+            from bioagent.api import load_index
+
+            self._indexes[name] = load_index(self.index_paths()[name], self.settings)
+        return self._indexes[name]
+
+    def sequence_of(self, accession: str) -> str | None:
+        """A UniProt entry's sequence from the protein index, when it is loaded."""
+        index = self._indexes.get("proteins")
+        document = index.get(accession) if index is not None else None
+        sequence = document.metadata.get("sequence") if document is not None else None
+        return str(sequence) if sequence else None
+
+
+def run_turn(
+    resources: SharedResources, session: ChatSession, question: str, choice: Choice
+) -> Iterator[TurnUpdate]:
+    """Ask ``question`` in ``session`` and yield the display state after each event. Errors end the stream
+    as ``TurnUpdate.error`` (a message for the chat), never as an exception."""
+    update = TurnUpdate()
+    start = time.perf_counter()
+    try:
+        agent = resources.agent(choice)
+        # A shallow copy shares the models, indexes and graph; the session's own list holds the memory.
+        conversation = copy.copy(agent)
+        conversation.history = session.history
+        for event in conversation.stream(question):
+            _apply(update, event)
+            update.seconds = time.perf_counter() - start
+            yield update
+    except BioagentError as exc:
+        update.error = str(exc)
+    except Exception as exc:  # the page must stay alive: report, log the traceback on the server
+        logger.exception("the agent failed on %r", question[:200])
+        update.error = (
+            f"the agent failed unexpectedly ({type(exc).__name__}: {exc}); details are in the server log"
+        )
+    update.seconds = time.perf_counter() - start
+    if update.answer is not None:
+        session.answers.append(update.answer)
+    yield update
+
+
+def _apply(update: TurnUpdate, event: AgentEvent) -> None:
+    if event.type == "token":
+        update.draft += event.text
+    elif event.type == "answer":
+        update.answer = event.answer
+    elif event.type == "step" and event.step:
+        update.steps.append(step_line(event))
+        if event.step == "understand":
+            update.recognised = recognised_inputs(str(event.data.get("entities", "")))
+
+
+def step_line(event: AgentEvent) -> str:
+    """One line per finished agent step, e.g. ``retrieve — 7 passages (0.12 s)``."""
+    data = event.data
+    detail = ""
+    if event.step == "understand":
+        tools = ", ".join(data.get("tools") or []) or "none"
+        detail = f"planned tools: {tools}"
+    elif event.step == "retrieve":
+        detail = f"{data.get('passages', 0)} relevant passages"
+    elif event.step == "tools":
+        calls = data.get("calls") or []
+        detail = ", ".join(f"{c['name']} {'ok' if c['ok'] else 'failed'}" for c in calls) or "no tool calls"
+    elif event.step == "answer":
+        detail = "draft written"
+    elif event.step in ("verify", "abstain"):
+        detail = "abstained" if data.get("abstained") else "citations checked"
+    seconds = f" ({event.seconds:.2f} s)" if event.seconds is not None else ""
+    return f"**{event.step}** — {detail}{seconds}"
+
+
+def recognised_inputs(entities: str) -> list[str]:
+    """Readable lines for the sequences, SMILES, genes and drugs the agent recognised in the question."""
+    labels = {
+        "sequences": "protein sequence",
+        "smiles": "SMILES",
+        "genes": "gene/protein",
+        "accessions": "UniProt accession",
+        "drugs": "drug",
+        "variants": "variant",
+    }
+    lines = []
+    for line in entities.splitlines():
+        kind, _, values = line.partition(": ")
+        if kind in labels and values:
+            lines.append(f"Recognised {labels[kind]}: {values}")
+    return lines

@@ -1,0 +1,141 @@
+"""Pictures and tables beside an answer: the disorder plot of the protein it is about, the 2D structure and
+the ADMET table of the drug it is about. Built with the public tool functions (``bioagent.tools``)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bioagent.errors import BioagentError
+from bioagent.settings import Settings
+from bioagent.types import Answer, ToolCall
+
+logger = logging.getLogger(__name__)
+
+SequenceLookup = Callable[[str], str | None]
+"""UniProt accession -> sequence (from the loaded protein index), or None."""
+
+ADMET_COLUMNS = ["endpoint", "value", "unit", "percentile among approved drugs"]
+_SEQUENCE_TOOLS = ("disorder", "protein_properties", "homology_search", "variant_effect")
+_SMILES_TOOLS = ("admet", "drug_properties", "similar_drugs")
+
+
+@dataclass
+class Visuals:
+    """What the side panel shows for one answer; empty fields are hidden."""
+
+    protein: str = ""
+    disorder_plot: Any = None
+    drug: str = ""
+    structure_svg: str = ""
+    admet_rows: list[list[Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _ok(call: ToolCall) -> bool:
+    return bool(call.result and call.result.ok)
+
+
+def protein_subject(answer: Answer, sequence_of: SequenceLookup) -> tuple[str, str] | None:
+    """(label, sequence) of the protein an answer is about: the sequence a protein tool got (named after its
+    UniProt entry when it is one), else the first cited (or exactly matched) UniProt entry."""
+    cited = {c.id for c in answer.citations}
+    entries = [e for e in answer.evidence if e.id.startswith("UniProt:")]
+    ranked = [e for e in entries if e.id in cited] + [e for e in entries if (e.score or 0) >= 0.999]
+    known = [
+        (f"{e.id.split(':', 1)[1]} {e.title}".strip(), sequence_of(e.id.split(":", 1)[1])) for e in ranked
+    ]
+    for call in answer.tool_calls:
+        sequence = call.arguments.get("sequence")
+        if call.name in _SEQUENCE_TOOLS and isinstance(sequence, str) and sequence.strip():
+            named = next((label for label, known_sequence in known if known_sequence == sequence), None)
+            header = sequence.splitlines()[0][1:].strip() if sequence.startswith(">") else ""
+            return named or header or "the query sequence", sequence
+    return next(((label, sequence) for label, sequence in known if sequence), None)
+
+
+def drug_subject(answer: Answer) -> tuple[str, str] | None:
+    """(label, SMILES) of the molecule an answer is about: what drug_lookup found, or the SMILES a drug tool got."""
+    for call in answer.tool_calls:
+        if call.name == "drug_lookup" and _ok(call):
+            drug = call.result.data.get("drug", {}) if call.result else {}
+            if drug.get("smiles"):
+                return str(drug.get("name") or call.arguments.get("name") or "drug"), str(drug["smiles"])
+    for call in answer.tool_calls:
+        smiles = call.arguments.get("smiles")
+        if call.name in _SMILES_TOOLS and smiles:
+            first = smiles[0] if isinstance(smiles, list) else str(smiles).split(",")[0]
+            return first.strip(), first.strip()
+    return None
+
+
+def disorder_plot(sequence: str, settings: Settings) -> Any:
+    """The disorder / predicted-pLDDT plot of the first sequence as a PIL image (metapredict via the tool)."""
+    from PIL import Image
+
+    from bioagent.tools.disorder import disorder
+
+    result = disorder(sequence, plot=True, settings=settings)
+    png = base64.b64decode(result["proteins"][0]["plot"]["base64"])
+    return Image.open(io.BytesIO(png))
+
+
+def structure_svg(smiles: str, width: int = 360, height: int = 260) -> str:
+    """A 2D depiction of ``smiles`` as SVG (RDKit); ToolInputError when it is not a molecule."""
+    from bioagent.tools.chem import parse_smiles
+
+    mol = parse_smiles(smiles)  # raises MissingExtraError (naming the extra) without RDKit
+    from rdkit.Chem.Draw import rdMolDraw2D
+
+    drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
+    options: Any = drawer.drawOptions()
+    options.clearBackground = False
+    rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
+    drawer.FinishDrawing()
+    svg = drawer.GetDrawingText()
+    return svg[svg.find("<svg") :]
+
+
+def admet_rows(answer: Answer, smiles: str, settings: Settings) -> list[list[Any]]:
+    """ADMET table rows: the agent's admet result when it ran, else a fresh ADMET-AI prediction."""
+    data = next((c.result.data for c in answer.tool_calls if c.name == "admet" and _ok(c) and c.result), None)
+    if data is None:
+        from bioagent.tools.admet import admet
+
+        data = admet(smiles, settings=settings)
+    molecule = data["molecules"][0]
+    rows = []
+    for group in ("endpoints", "physicochemical"):
+        for entry in molecule.get(group, {}).values():
+            rows.append([entry["name"], entry["value"], entry["unit"], entry.get("percentile_approved")])
+    return rows
+
+
+def build_visuals(answer: Answer, settings: Settings, sequence_of: SequenceLookup) -> Visuals:
+    """Everything that applies to ``answer``; a part that cannot be made becomes a note, not an error."""
+    visuals = Visuals()
+    protein = protein_subject(answer, sequence_of)
+    if protein:
+        visuals.protein = protein[0]
+        visuals.disorder_plot = _attempt(visuals, "disorder plot", disorder_plot, protein[1], settings)
+    drug = drug_subject(answer)
+    if drug:
+        visuals.drug = drug[0]
+        visuals.structure_svg = _attempt(visuals, "2D structure", structure_svg, drug[1]) or ""
+        visuals.admet_rows = _attempt(visuals, "ADMET table", admet_rows, answer, drug[1], settings) or []
+    return visuals
+
+
+def _attempt(visuals: Visuals, what: str, make: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return make(*args)
+    except BioagentError as exc:
+        visuals.notes.append(f"No {what}: {exc}")
+    except Exception as exc:  # a picture must never break the answer: log it, say so
+        logger.exception("could not draw the %s", what)
+        visuals.notes.append(f"No {what}: {type(exc).__name__}: {exc}")
+    return None

@@ -19,14 +19,15 @@ _EXPORTS = {
     "build_index": "bioagent.api",
     "load_index": "bioagent.api",
     "Agent": "bioagent.agent",
-    "triage": "bioagent.triage",
     "TriageSession": "bioagent.triage",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "triage"])
 
 
 def __getattr__(name: str) -> Any:
+    if name == "triage":  # the package itself is callable: bioagent.triage(records, criteria)
+        return import_module("bioagent.triage")
     if name not in _EXPORTS:
         raise AttributeError(f"module 'bioagent' has no attribute {name!r}")
     value = getattr(import_module(_EXPORTS[name]), name)

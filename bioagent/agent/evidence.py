@@ -1,0 +1,237 @@
+"""Numbered, typed evidence gathered in one run, and the citation syntax that points at it.
+
+Citation keys: literature ``PMID:<pmid>`` (PubMed sources) or ``doc:<id>`` (other corpora, e.g. SciFact/BEIR
+ids, which are not PMIDs), database ``UniProt:<accession>``, prediction ``tool:<name>`` (``tool:<name>-2`` for a
+second call). In answer text a citation is written in brackets: ``[PMID:123]``, ``[UniProt:P04637; tool:admet]``;
+a bare evidence number ``[2]`` is accepted and rewritten to its key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bioagent.types import Evidence, Hit
+
+_BRACKET = re.compile(r"\[([^\[\]]{1,300})\]")
+_KEY = re.compile(r"^(PMID|UniProt|tool|doc)\s*:\s*(\S+)$", re.IGNORECASE)
+_CANONICAL_PREFIX = {"pmid": "PMID", "uniprot": "UniProt", "tool": "tool", "doc": "doc"}
+_INSTRUCTION_LIKE = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,60}\b(?:instruction|prompt|rule|above|previous|prior)"
+    r"|\byou are now\b|\b(?:system|developer) (?:prompt|message)\b|^\s*(?:system|assistant|user)\s*:"
+    r"|\b(?:instead|now),? (?:say|answer|reply|respond|output)\b|\b(?:say|reply|respond|output) (?:only|exactly)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+_LEADING_CITATIONS = re.compile(r"^(?:\s*\[[^\[\]]{1,300}\])+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\[(A-Z0-9])")
+TOOL_SNIPPET_CHARS = 700
+
+
+@dataclass(frozen=True)
+class CitationMark:
+    """One bracketed citation group in a text: its span and the keys (or numbers) inside."""
+
+    start: int
+    end: int
+    keys: tuple[str, ...]
+
+
+def evidence_key(hit: Hit) -> str:
+    """The citation key of a search hit."""
+    doc_id = hit.parent_id
+    if hit.source == "uniprot" or "accession" in hit.metadata and hit.source != "pubmed":
+        return f"UniProt:{doc_id}"
+    if hit.source == "pubmed" or (hit.metadata.get("pmid") and str(hit.metadata["pmid"]) == doc_id):
+        return f"PMID:{doc_id}"
+    return f"doc:{doc_id}"
+
+
+def evidence_url(key: str) -> str | None:
+    prefix, _, value = key.partition(":")
+    if prefix == "PMID":
+        return f"https://pubmed.ncbi.nlm.nih.gov/{value}/"
+    if prefix == "UniProt":
+        return f"https://www.uniprot.org/uniprotkb/{value}/entry"
+    return None
+
+
+def canonical_key(raw: str) -> str | None:
+    """'pmid: 123' -> 'PMID:123'; None when ``raw`` is not a typed citation key."""
+    match = _KEY.match(raw.strip())
+    if not match:
+        return None
+    return f"{_CANONICAL_PREFIX[match.group(1).lower()]}:{match.group(2).rstrip('.,;')}"
+
+
+def find_citations(text: str) -> list[CitationMark]:
+    """Every bracket group that holds typed keys or evidence numbers (other brackets are left alone)."""
+    marks = []
+    for match in _BRACKET.finditer(text):
+        parts = [p.strip() for p in re.split(r"[,;]|\band\b", match.group(1)) if p.strip()]
+        keys = []
+        for part in parts:
+            key = canonical_key(part) or (part if part.isdigit() else None)
+            if key is None:
+                break
+            keys.append(key)
+        else:
+            if keys:
+                marks.append(CitationMark(match.start(), match.end(), tuple(keys)))
+    return marks
+
+
+def strip_citations(text: str) -> str:
+    """``text`` without its citation brackets (for support checks and for display without markers)."""
+    for mark in reversed(find_citations(text)):
+        text = text[: mark.start] + text[mark.end :]
+    return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text``; citations written after a full stop ("... death. [PMID:1]") join the sentence
+    before them."""
+    protected = re.sub(
+        r"\b(e\.g|i\.e|et al|vs|approx|cf|Fig|no)\.", lambda m: m.group(0).replace(".", "\0"), text
+    )
+    pieces = [p.replace("\0", ".").strip() for p in _SENTENCE_END.split(protected.strip()) if p.strip()]
+    sentences: list[str] = []
+    for piece in pieces:
+        lead = _LEADING_CITATIONS.match(piece)
+        if sentences and lead and find_citations(lead.group(0)):
+            sentences[-1] = f"{sentences[-1]} {lead.group(0).strip()}"
+            piece = piece[lead.end() :].strip()
+        if piece:
+            sentences.append(piece)
+    return sentences
+
+
+def sanitise(text: str) -> tuple[str, bool]:
+    """Retrieved text with instruction-like sentences replaced by a marker; True when something was removed."""
+    if not _INSTRUCTION_LIKE.search(text):
+        return text, False
+    kept = [
+        s if not _INSTRUCTION_LIKE.search(s) else "[instruction-like text removed]"
+        for s in split_sentences(text)
+    ]
+    return " ".join(kept), True
+
+
+def summarise_tool_result(data: Any, limit: int = TOOL_SNIPPET_CHARS) -> str:
+    """A short readable digest of a tool's JSON result: the numbers and verdicts, not per-residue arrays,
+    provenance or explanations (those stay in the ToolCall)."""
+    parts: list[str] = []
+    _flatten(data, "", parts)
+    text = "; ".join(parts)
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+_SKIP_KEYS = frozenset(
+    {"meaning", "plot", "tool", "model", "model_version", "sequence", "input", "inchikey", "query"}
+)
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (int, float, bool)) or (isinstance(value, str) and len(value) <= 80)
+
+
+def _show(value: Any) -> str:
+    return str(round(value, 4)) if isinstance(value, float) else str(value)
+
+
+def _flatten(value: Any, label: str, parts: list[str]) -> None:
+    if isinstance(value, dict):
+        items = {k: v for k, v in value.items() if k not in _SKIP_KEYS}
+        if label and items and all(_is_scalar(v) for v in items.values()):
+            parts.append(f"{label}: " + ", ".join(f"{k} {_show(v)}" for k, v in items.items()))
+            return
+        for key, item in items.items():
+            _flatten(item, str(key), parts)
+    elif isinstance(value, list):
+        if value and all(isinstance(v, dict) for v in value):
+            for number, item in enumerate(value[:6], start=1):
+                _flatten(item, label if len(value) == 1 else f"{label} {number}", parts)
+        elif value and len(value) <= 12 and all(_is_scalar(v) for v in value):
+            parts.append(f"{label}: {', '.join(_show(v) for v in value)}")
+    elif value is not None and _is_scalar(value):
+        parts.append(f"{label}: {_show(value)}")
+
+
+@dataclass
+class EvidenceSet:
+    """The run's evidence in citation order; item ``n`` (1-based) is ``items[n - 1]``."""
+
+    items: list[Evidence] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
+    """Full text used for support checks, by key (the snippet may be shorter)."""
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def keys(self) -> list[str]:
+        return [item.id for item in self.items]
+
+    def get(self, key: str) -> Evidence | None:
+        return next((item for item in self.items if item.id == key), None)
+
+    def add_hit(self, hit: Hit, relevance: float, kind: str) -> Evidence | None:
+        """Add a search hit (once per key); instruction-like sentences are removed from its text."""
+        key = evidence_key(hit)
+        if self.get(key):
+            return None
+        text, sanitised = sanitise(f"{hit.title}. {hit.text}" if hit.title else hit.text)
+        metadata = {"source": hit.source, "retrieval_score": round(hit.score, 4), "rank": hit.rank}
+        if sanitised:
+            metadata["sanitised"] = True
+        return self._add(key, kind, hit.title, text, round(relevance, 4), metadata)
+
+    def add_tool_result(self, name: str, data: Any, model: str | None = None) -> Evidence:
+        """Add a tool's result as prediction evidence ``tool:<name>`` (``-2``, ``-3`` for repeated calls)."""
+        key = f"tool:{name}"
+        count = 1
+        while self.get(key):
+            count += 1
+            key = f"tool:{name}-{count}"
+        digest = summarise_tool_result(data)
+        return self._add(key, "prediction", f"{name} result", digest, None, {"model": model} if model else {})
+
+    def _add(
+        self, key: str, kind: str, title: str, text: str, score: float | None, metadata: dict[str, Any]
+    ) -> Evidence:
+        item = Evidence(
+            id=key,
+            kind=kind,  # type: ignore[arg-type]
+            title=title,
+            snippet=text[:1500],
+            score=score,
+            url=evidence_url(key),
+            metadata=metadata,
+            number=len(self.items) + 1,
+        )
+        self.items.append(item)
+        self.texts[key] = text
+        return item
+
+    def resolve(self, key: str) -> str | None:
+        """A typed key or evidence number -> the key of evidence in this set; None when it names nothing here."""
+        if key.isdigit():
+            number = int(key)
+            return self.items[number - 1].id if 1 <= number <= len(self.items) else None
+        if self.get(key):
+            return key
+        lowered = key.lower()
+        return next((item.id for item in self.items if item.id.lower() == lowered), None)
+
+    def prompt_block(self, limit: int | None = None, words: int = 120, numbered_only: bool = False) -> str:
+        """The evidence as numbered lines for a prompt: ``[n] KEY - title. text`` (texts cut to ``words``)."""
+        lines = []
+        for item in self.items[:limit]:
+            text = _cut_words(self.texts[item.id], words)
+            label = f"[{item.number}]" if numbered_only else f"[{item.number}] {item.id} -"
+            lines.append(f"{label} {text}")
+        return "\n".join(lines)
+
+
+def _cut_words(text: str, words: int) -> str:
+    parts = text.split()
+    return text if len(parts) <= words else " ".join(parts[:words]) + " ..."

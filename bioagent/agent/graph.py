@@ -1,0 +1,389 @@
+"""The agent as a LangGraph ``StateGraph``: understand -> retrieve -> tools -> answer -> verify (or abstain).
+
+Each node records its wall time in ``timings``; the answer node streams tokens through LangGraph's custom
+stream (``{"token": ...}``), so :meth:`bioagent.agent.Agent.stream` can show them as they come.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
+from langgraph.config import get_stream_writer
+from langgraph.graph import END, START, StateGraph
+
+from bioagent.agent.entities import Entities, EntityRecognizer
+from bioagent.agent.evidence import EvidenceSet
+from bioagent.agent.generate import (
+    ABSTAIN_TEXT,
+    FULL,
+    PromptStyle,
+    build_messages,
+    extractive_sentences,
+    leading_option,
+    split_reasoning,
+    stream_reply,
+    verdict_options,
+)
+from bioagent.agent.planner import Plan, PlannedCall, Planner
+from bioagent.agent.verify import QUOTED, Verification, Verifier
+from bioagent.index import Embedder, Index
+from bioagent.settings import Settings
+from bioagent.types import Answer, Citation, Hit, SentenceVerdict, ToolCall, ToolResult
+
+_FOLLOW_UP = re.compile(
+    r"\b(it|its|it's|they|them|their|this|that|these|those|the (?:protein|gene|drug))\b", re.I
+)
+
+
+@dataclass
+class Turn:
+    """One earlier question and answer, for follow-ups."""
+
+    question: str
+    answer: str
+    entities: Entities
+
+
+@dataclass
+class AgentParts:
+    """Everything the graph's nodes use; built once per :class:`~bioagent.agent.Agent`."""
+
+    llm: BaseChatModel
+    literature: list[Index]
+    proteins: Index | None
+    tools: dict[str, BaseTool]
+    embedder: Embedder
+    planner: Planner
+    recognizer: EntityRecognizer
+    verifier: Verifier
+    style: PromptStyle
+    settings: Settings
+    model_name: str = ""
+    startup_notes: list[str] = field(default_factory=list)
+
+
+def _merge(left: dict[str, float], right: dict[str, float]) -> dict[str, float]:
+    return {**left, **right}
+
+
+class AgentState(TypedDict, total=False):
+    question: str
+    options: list[str] | None
+    history: list[Turn]
+    entities: Entities
+    plan: Plan
+    hits: list[tuple[Hit, float, str]]
+    evidence: EvidenceSet
+    draft: str
+    model_reasoning: str
+    answer: Answer
+    tool_calls: Annotated[list[ToolCall], operator.add]
+    notes: Annotated[list[str], operator.add]
+    trace: Annotated[list[str], operator.add]
+    timings: Annotated[dict[str, float], _merge]
+
+
+def _timed(name: str, node: Callable[[AgentState], dict[str, Any]]) -> Callable[[AgentState], dict[str, Any]]:
+    def run(state: AgentState) -> dict[str, Any]:
+        start = time.perf_counter()
+        update = node(state)
+        update["timings"] = {**update.get("timings", {}), name: round(time.perf_counter() - start, 4)}
+        return update
+
+    return run
+
+
+def build_graph(parts: AgentParts) -> Any:
+    """The compiled graph over ``parts``."""
+    nodes = _Nodes(parts)
+    graph = StateGraph(AgentState)
+    for name in ("understand", "retrieve", "tools", "answer", "verify", "abstain"):
+        graph.add_node(name, _timed(name, getattr(nodes, name)))  # type: ignore[call-overload]
+    graph.add_edge(START, "understand")
+    graph.add_edge("understand", "retrieve")
+    graph.add_edge("retrieve", "tools")
+    graph.add_conditional_edges("tools", nodes.route, {"answer": "answer", "abstain": "abstain"})
+    graph.add_edge("answer", "verify")
+    graph.add_edge("verify", END)
+    graph.add_edge("abstain", END)
+    return graph.compile()
+
+
+class _Nodes:
+    def __init__(self, parts: AgentParts) -> None:
+        self.parts = parts
+        self.config = parts.settings.agent
+        self._rows: dict[int, dict[str, int]] = {}
+
+    # ----- understand ----------------------------------------------------------------------------------
+
+    def understand(self, state: AgentState) -> dict[str, Any]:
+        question = state["question"]
+        entities = self.parts.recognizer.recognise(question)
+        history = state.get("history") or []
+        planning_question = question
+        trace = []
+        if history and not entities.names_a_subject() and _FOLLOW_UP.search(question):
+            entities = entities.merged_with(history[-1].entities)
+            planning_question = f"{history[-1].question} {question}"
+            trace.append(
+                f"Follow-up: read together with the earlier question '{history[-1].question[:120]}'."
+            )
+        plan = self.parts.planner.plan(planning_question, entities, self.parts.tools)
+        return {"entities": entities, "plan": plan, "trace": trace + plan.rationale}
+
+    # ----- retrieve ------------------------------------------------------------------------------------
+
+    def retrieve(self, state: AgentState) -> dict[str, Any]:
+        plan = state["plan"]
+        hits: list[tuple[Hit, float, str]] = []
+        timings: dict[str, float] = {}
+        if self.parts.proteins is not None:
+            start = time.perf_counter()
+            hits += self._entity_entries(plan.protein_ids)
+            if plan.protein_query and self.config.protein_k:
+                found = self.parts.proteins.search(plan.protein_query, k=self.config.protein_k)
+                scored = self._relevance(self.parts.proteins, plan.protein_query, found)
+                hits += [(h, r, "database") for h, r in scored]
+            timings["retrieve.proteins"] = round(time.perf_counter() - start, 4)
+        if self.parts.literature and plan.literature_query and self.config.literature_k:
+            start = time.perf_counter()
+            for index in self.parts.literature:
+                found = index.search(plan.literature_query, k=self.config.literature_k)
+                hits += [
+                    (h, r, "literature") for h, r in self._relevance(index, plan.literature_query, found)
+                ]
+            timings["retrieve.literature"] = round(time.perf_counter() - start, 4)
+        kept = [item for item in hits if item[1] >= self.config.min_relevance]
+        trace = [
+            f"Retrieved {len(hits)} passages; {len(kept)} reach the relevance threshold "
+            f"{self.config.min_relevance} (best {max((r for _, r, _ in hits), default=0.0):.2f})."
+        ]
+        return {"hits": kept, "timings": timings, "trace": trace}
+
+    def _entity_entries(self, accessions: list[str]) -> list[tuple[Hit, float, str]]:
+        """UniProt entries named in the question: exact matches, so relevance 1.0."""
+        entries = []
+        for rank, accession in enumerate(accessions[:3], start=1):
+            doc = self.parts.proteins.get(accession) if self.parts.proteins else None
+            if doc is not None:
+                hit = Hit(
+                    id=doc.id,
+                    score=1.0,
+                    rank=rank,
+                    title=doc.title,
+                    text=doc.text,
+                    source=doc.source,
+                    metadata={**doc.metadata, "matched_entity": True},
+                )
+                entries.append((hit, 1.0, "database"))
+        return entries
+
+    def _relevance(self, index: Index, query: str, hits: list[Hit]) -> list[tuple[Hit, float]]:
+        """Cosine between the query and each hit's best chunk: the query encoded by the index's embedder,
+        the chunk's vector read back from the index (nothing is re-encoded)."""
+        if not hits:
+            return []
+        embedder = self.parts.embedder if self.parts.embedder.name == index.embedder.name else index.embedder
+        query_vector = embedder.encode_queries([query])[0]
+        rows = self._chunk_rows(index)
+        vectors = index.dense.reconstruct([rows[str(h.metadata.get("chunk_id", h.id))] for h in hits])
+        return [(hit, float(vector @ query_vector)) for hit, vector in zip(hits, vectors)]
+
+    def _chunk_rows(self, index: Index) -> dict[str, int]:
+        """Chunk id -> row of the index's vector store (built once per index)."""
+        key = id(index)
+        if key not in self._rows:
+            self._rows[key] = {chunk_id: row for row, chunk_id in enumerate(index.chunks.ids)}
+        return self._rows[key]
+
+    # ----- tools ---------------------------------------------------------------------------------------
+
+    def tools(self, state: AgentState) -> dict[str, Any]:
+        calls: list[ToolCall] = []
+        notes: list[str] = []
+        timings: dict[str, float] = {}
+        results: dict[str, dict[str, Any]] = {}
+        for planned in state["plan"].tool_calls:
+            call = self._run_tool(planned, results)
+            calls.append(call)
+            timings[f"tool.{call.name}"] = round(timings.get(f"tool.{call.name}", 0.0) + call.seconds, 4)
+            if call.result and not call.result.ok:
+                notes.append(f"The {call.name} tool failed: {call.result.error}")
+        evidence = self._assemble(state.get("hits") or [], calls)
+        return {"tool_calls": calls, "notes": notes, "timings": timings, "evidence": evidence}
+
+    def _run_tool(self, planned: PlannedCall, results: dict[str, dict[str, Any]]) -> ToolCall:
+        args = dict(planned.args)
+        for arg, source in planned.fill.items():
+            tool_name, _, key = source.partition(".")
+            value = _find_key(results.get(tool_name), key)
+            if value is None:
+                error = f"needed '{key}' from {tool_name}, which did not provide it"
+                return ToolCall(
+                    name=planned.name,
+                    arguments=args,
+                    result=ToolResult(tool=planned.name, ok=False, error=error),
+                )
+            args[arg] = value
+        start = time.perf_counter()
+        try:
+            output = self.parts.tools[planned.name].invoke(args)
+            data = output if isinstance(output, dict) else {"result": output}
+            results[planned.name] = data
+            result = ToolResult(tool=planned.name, data=data, model=data.get("model"))
+        except Exception as exc:  # a tool error must not stop the run: record it and go on
+            result = ToolResult(tool=planned.name, ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
+        return ToolCall(
+            name=planned.name, arguments=args, result=result, seconds=round(time.perf_counter() - start, 4)
+        )
+
+    def _assemble(self, hits: list[tuple[Hit, float, str]], calls: list[ToolCall]) -> EvidenceSet:
+        """Numbered evidence: named UniProt entries, then tool results, then the rest by relevance."""
+        evidence = EvidenceSet()
+        exact = [h for h in hits if h[0].metadata.get("matched_entity")]
+        for hit, relevance, kind in exact:
+            evidence.add_hit(hit, relevance, kind)
+        for call in calls:
+            if call.result and call.result.ok:
+                evidence.add_tool_result(call.name, call.result.data, call.result.model)
+        rest = sorted((h for h in hits if not h[0].metadata.get("matched_entity")), key=lambda h: -h[1])
+        for hit, relevance, kind in rest:
+            evidence.add_hit(hit, relevance, kind)
+        return evidence
+
+    def route(self, state: AgentState) -> str:
+        return "answer" if len(state.get("evidence") or []) else "abstain"
+
+    # ----- answer and verify ---------------------------------------------------------------------------
+
+    def answer(self, state: AgentState) -> dict[str, Any]:
+        writer = get_stream_writer()
+        history = "\n".join(f"Q: {t.question}\nA: {t.answer}" for t in state.get("history") or [])
+        messages = build_messages(
+            self.parts.style,
+            state["question"],
+            state["evidence"],
+            state.get("options"),
+            history if self.parts.style is FULL else "",
+        )
+        start = time.perf_counter()
+        first: list[float] = []
+
+        def on_token(piece: str) -> None:
+            if not first:
+                first.append(time.perf_counter() - start)
+            writer({"token": piece})
+
+        reply = stream_reply(self.parts.llm, messages, on_token, self.parts.style.stop)
+        reasoning, draft = split_reasoning(reply)
+        timings = {"answer.first_token": round(first[0], 4)} if first else {}
+        return {"draft": draft, "model_reasoning": reasoning, "timings": timings}
+
+    def verify(self, state: AgentState) -> dict[str, Any]:
+        evidence = state["evidence"]
+        checked = self.parts.verifier.verify(
+            state.get("draft", ""), evidence, self.parts.style.evidence_items
+        )
+        notes = _verification_notes(checked)
+        text, extractive = checked.text, False
+        if not _has_supported_claim(checked) and self.config.extractive_fallback:
+            quoted = extractive_sentences(
+                state["question"], evidence, self.parts.embedder, items=self.parts.style.evidence_items
+            )
+            if quoted:
+                options = verdict_options(state.get("options"), state["question"])
+                verdict = leading_option(state.get("draft", ""), options, anywhere=False) if options else None
+                prefix = f"{verdict.capitalize()}. " if verdict else ""
+                text = prefix + " ".join(f"{sentence} [{key}]." for key, sentence in quoted)
+                extractive = True
+                checked.citations = list(dict.fromkeys(key for key, _ in quoted))
+                checked.verdicts += [
+                    SentenceVerdict(sentence=s, citations=[k], supported=True, score=1.0, reason=QUOTED)
+                    for k, s in quoted
+                ]
+                notes.append(
+                    "The model's answer did not pass citation verification, so this answer quotes the "
+                    "evidence sentences closest to the question instead (extractive fallback)."
+                )
+        if not text.strip():
+            text = ABSTAIN_TEXT
+        answer = self._answer(state, text, evidence, notes, extractive)
+        answer.verdicts = checked.verdicts
+        answer.citations = [_citation(key, evidence) for key in checked.citations if evidence.get(key)]
+        return {"answer": answer, "notes": notes}
+
+    def abstain(self, state: AgentState) -> dict[str, Any]:
+        notes = ["No retrieved passage reached the relevance threshold and no tool produced a result."]
+        answer = self._answer(state, ABSTAIN_TEXT, EvidenceSet(), notes, False)
+        answer.abstained = True
+        return {"answer": answer, "notes": notes}
+
+    def _answer(
+        self, state: AgentState, text: str, evidence: EvidenceSet, notes: list[str], extractive: bool
+    ) -> Answer:
+        all_notes = list(self.parts.startup_notes) + list(state.get("notes") or []) + notes
+        if all_notes:
+            text = f"{text}\n\nNote: {' '.join(all_notes)}"
+        trace = list(state.get("trace") or [])
+        if state.get("model_reasoning"):
+            trace.append(f"Model reasoning: {state['model_reasoning']}")
+        return Answer(
+            question=state["question"],
+            text=text,
+            evidence=list(evidence.items),
+            tool_calls=list(state.get("tool_calls") or []),
+            reasoning="\n".join(trace),
+            model=self.parts.model_name,
+            notes=all_notes,
+            planner=self.parts.planner.name,
+            extractive=extractive,
+            abstained=text.startswith(ABSTAIN_TEXT),
+        )
+
+
+def _has_supported_claim(checked: Verification) -> bool:
+    return any(v.supported and v.citations for v in checked.verdicts)
+
+
+def _verification_notes(checked: Verification) -> list[str]:
+    notes = []
+    if checked.invalid_citations:
+        shown = ", ".join(sorted(set(checked.invalid_citations)))
+        notes.append(f"Removed citations that name no evidence from this run: {shown}.")
+    if checked.removed_sentences:
+        n = len(checked.removed_sentences)
+        notes.append(
+            f"{n} sentence{'s were' if n > 1 else ' was'} removed because the evidence did not support it."
+        )
+    return notes
+
+
+def _citation(key: str, evidence: EvidenceSet) -> Citation:
+    item = evidence.get(key)
+    assert item is not None
+    return Citation(id=key, url=item.url, snippet=item.snippet[:300])
+
+
+def _find_key(data: Any, key: str) -> Any:
+    """The first value stored under ``key`` anywhere in a nested result."""
+    if isinstance(data, dict):
+        if key in data and data[key]:
+            return data[key]
+        values = list(data.values())
+    elif isinstance(data, list):
+        values = data
+    else:
+        return None
+    for value in values:
+        found = _find_key(value, key)
+        if found is not None:
+            return found
+    return None

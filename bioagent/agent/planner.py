@@ -1,0 +1,206 @@
+"""Planners decide what to retrieve and which tools to call. Two implementations behind one Protocol:
+
+* :class:`RulesPlanner` — deterministic: entity recognition plus keyword rules. The tiny embedded model cannot
+  call tools reliably, so it gets this planner.
+* :class:`ToolCallingPlanner` — asks a capable chat model (``bind_tools``) which tools to call.
+
+``settings.llm.planner = "auto"`` picks by a capability the chat model declares (its LangChain ``profile``
+``tool_calling`` flag), never by the model's name: models that do not declare tool calling get the rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.tools import BaseTool
+
+from bioagent.agent.entities import Entities
+from bioagent.agent.prompts import load_prompt
+from bioagent.errors import BioagentError
+
+_KEYWORDS = {
+    "disorder": r"disorder|unstructured|intrinsically|flexib|\bidrs?\b|plddt|alphafold",
+    "protein_properties": r"molecular weight|isoelectric|\bpi\b|hydrophob|gravy|charge|extinction|"
+    r"amino acid composition|instability|how long|length|properties",
+    "homology_search": r"homolog|similar|related protein|which protein|what protein|identify|align",
+    "variant_effect": r"mutation|variant|substitution|pathogenic|deleterious|effect of",
+    "admet": r"admet|toxic|absorption|solubil|permeab|blood.brain|\bbbb\b|herg|clearance|half.life|"
+    r"bioavailab|cyp\d|metabolism|ld50|hepatotox|caco",
+    "drug_properties": r"lipinski|logp|molecular weight|drug.like|tpsa|polar surface|h.bond|hydrogen.bond|"
+    r"rotatable|\bqed\b|properties|pains|alerts?\b|formula",
+    "similar_drugs": r"similar|analog|resembl|like (?:it|this)|nearest",
+}
+
+
+@dataclass
+class PlannedCall:
+    """One tool call to make. ``fill`` maps an argument to ``"<tool>.<key>"``: the first value under ``key`` in
+    that earlier tool's result (e.g. the SMILES that drug_lookup found)."""
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+    fill: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """What to retrieve and which tools to call, with the reasons (kept in the trace)."""
+
+    literature_query: str | None
+    protein_query: str | None
+    protein_ids: list[str] = field(default_factory=list)
+    tool_calls: list[PlannedCall] = field(default_factory=list)
+    rationale: list[str] = field(default_factory=list)
+
+
+class Planner(Protocol):
+    name: str
+
+    def plan(self, question: str, entities: Entities, tools: Mapping[str, BaseTool]) -> Plan:
+        """Retrieval queries and tool calls for ``question``."""
+        ...
+
+
+def retrieval_query(question: str, entities: Entities) -> str:
+    """The question without long sequences and SMILES, which only add noise to text search."""
+    query = question
+    for item in entities.sequences + entities.smiles:
+        query = query.replace(item, " ")
+    query = re.sub(r"^>.*$", " ", query, flags=re.MULTILINE)
+    return re.sub(r"\s+", " ", query).strip()
+
+
+def _asks(kind: str, question: str) -> bool:
+    return re.search(_KEYWORDS[kind], question, re.IGNORECASE) is not None
+
+
+class RulesPlanner:
+    """Entity- and keyword-driven plan; ``sequence_of`` gives a UniProt entry's sequence (for named proteins)."""
+
+    name = "rules"
+
+    def __init__(self, max_calls: int = 4, sequence_of: Any = None, variant_model: bool = False) -> None:
+        self.max_calls = max_calls
+        self.sequence_of = sequence_of or (lambda accession: None)
+        self.variant_model = variant_model
+
+    def plan(self, question: str, entities: Entities, tools: Mapping[str, BaseTool]) -> Plan:
+        query = retrieval_query(question, entities)
+        plan = Plan(
+            literature_query=query or None, protein_query=query or None, protein_ids=entities.protein_ids
+        )
+        plan.rationale.append(f"Entities: {entities.describe()}".replace("\n", "; "))
+        calls = self._sequence_calls(question, entities, plan) + self._drug_calls(question, entities)
+        for call in calls:
+            if call.name not in tools:
+                plan.rationale.append(f"Would call {call.name}, but that tool is not available.")
+            elif len(plan.tool_calls) < self.max_calls:
+                plan.tool_calls.append(call)
+        if plan.tool_calls:
+            plan.rationale.append("Tools to call: " + ", ".join(c.name for c in plan.tool_calls) + ".")
+        return plan
+
+    def _sequence_calls(self, question: str, entities: Entities, plan: Plan) -> list[PlannedCall]:
+        sequence = entities.sequences[0] if entities.sequences else None
+        named = False
+        if sequence is None and entities.protein_ids:
+            sequence = self.sequence_of(entities.protein_ids[0])
+            named = sequence is not None
+        if sequence is None:
+            return []
+        wanted = [k for k in ("disorder", "protein_properties", "homology_search") if _asks(k, question)]
+        if self.variant_model and entities.variants and (entities.protein_ids or entities.sequences):
+            wanted.insert(0, "variant_effect")
+        if not wanted and not named:
+            wanted = ["protein_properties", "homology_search"]
+        if named:
+            wanted = [k for k in wanted if k != "homology_search"]
+            if wanted:
+                plan.rationale.append(
+                    f"Using the UniProt sequence of {entities.protein_ids[0]} for the tools."
+                )
+        calls = []
+        for name in wanted:
+            args: dict[str, Any] = {"sequence": sequence}
+            if name == "variant_effect":
+                args["mutations"] = entities.variants
+            calls.append(PlannedCall(name, args))
+        return calls
+
+    def _drug_calls(self, question: str, entities: Entities) -> list[PlannedCall]:
+        calls: list[PlannedCall] = []
+        extra = [k for k in ("admet", "drug_properties", "similar_drugs") if _asks(k, question)]
+        for smiles in entities.smiles[:1]:
+            for name in extra or ["drug_properties"]:
+                calls.append(PlannedCall(name, {"smiles": smiles}))
+        if entities.smiles:
+            return calls
+        for drug in entities.drugs[:1]:
+            calls.append(PlannedCall("drug_lookup", {"name": drug}))
+            for name in extra:
+                calls.append(PlannedCall(name, {}, fill={"smiles": "drug_lookup.smiles"}))
+        return calls
+
+
+class ToolCallingPlanner:
+    """Lets a tool-calling chat model choose tool calls; retrieval always runs on the question."""
+
+    name = "tools"
+
+    def __init__(self, llm: BaseChatModel, max_calls: int = 4) -> None:
+        self.llm = llm
+        self.max_calls = max_calls
+
+    def plan(self, question: str, entities: Entities, tools: Mapping[str, BaseTool]) -> Plan:
+        query = retrieval_query(question, entities)
+        plan = Plan(
+            literature_query=query or None, protein_query=query or None, protein_ids=entities.protein_ids
+        )
+        plan.rationale.append(f"Entities: {entities.describe()}".replace("\n", "; "))
+        if not tools:
+            return plan
+        system, user = load_prompt("planner").render(question=question, entities=entities.describe())
+        try:
+            reply = self.llm.bind_tools(list(tools.values())).invoke(
+                [SystemMessage(content=system), HumanMessage(content=user)]
+            )
+        except BioagentError:
+            raise
+        except Exception as exc:  # the model's tool-calling failed: fall back to no tools, say so
+            plan.rationale.append(
+                f"The model's tool planning failed ({type(exc).__name__}: {exc}); no tools."
+            )
+            return plan
+        for call in getattr(reply, "tool_calls", [])[: self.max_calls]:
+            if call["name"] in tools:
+                plan.tool_calls.append(PlannedCall(call["name"], dict(call.get("args") or {})))
+            else:
+                plan.rationale.append(f"The model asked for an unknown tool '{call['name']}'; skipped.")
+        names = ", ".join(c.name for c in plan.tool_calls) or "none"
+        plan.rationale.append(f"The model chose tools: {names}.")
+        return plan
+
+
+def declares_tool_calling(llm: BaseChatModel) -> bool:
+    """Whether the chat model declares tool calling in its LangChain profile (unknown counts as no)."""
+    profile = getattr(llm, "profile", None) or {}
+    return bool(profile.get("tool_calling"))
+
+
+def choose_planner(
+    setting: str,
+    llm: BaseChatModel,
+    *,
+    max_calls: int = 4,
+    sequence_of: Any = None,
+    variant_model: bool = False,
+) -> Planner:
+    """The planner for ``settings.llm.planner`` ('auto' | 'rules' | 'tools')."""
+    if setting == "tools" or (setting == "auto" and declares_tool_calling(llm)):
+        return ToolCallingPlanner(llm, max_calls)
+    return RulesPlanner(max_calls, sequence_of, variant_model)

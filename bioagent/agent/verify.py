@@ -1,0 +1,279 @@
+"""Sentence-level citation verifier.
+
+For every sentence of a draft answer:
+
+1. each citation must name evidence gathered in this run (an unknown key or number is removed and reported);
+2. the sentence must be supported by a cited item: the cosine between the sentence and the item's
+   best-matching sentence (the index's embedder) reaches ``support_cosine`` *and* at least ``support_overlap``
+   of the sentence's content words occur in the item (``settings.agent``; defaults calibrated for
+   all-MiniLM-L6-v2 by ``benchmarks/agent_calibration.py``);
+3. a claim with no supporting citation is checked against all of the run's evidence: when one item supports it
+   that item is cited ("attached by the verifier"); otherwise the sentence is removed (or marked).
+
+Sentences with fewer than two content words ("Yes.", "In short: p53.") carry no checkable claim and are kept;
+filler with no content word at all ("The answer is [1].") is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from bioagent.agent.evidence import EvidenceSet, find_citations, split_sentences, strip_citations
+from bioagent.index.embedders import Embedder
+from bioagent.types import SentenceVerdict
+
+UNSUPPORTED_MARK = "[unsupported]"
+NO_CLAIM = "no checkable claim"
+FILLER = "filler without content (dropped)"
+QUOTED = "quoted from the evidence (extractive fallback)"
+_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+_STOPWORDS_TEXT = (
+    "a about above after again against all also although am among an and any are as at be because been "
+    "before being below between both but by can could did do does doing done during each either et few "
+    "for from further had has have having he her here hers him his how however i if in into is it its "
+    "itself just may might more most much must my no nor not now of off on once only or other our out "
+    "over own per rather same she should so some such than that the their them then there these they this "
+    "those through thus to too under until up upon us very via was we were what when where whether which "
+    "while who whom why will with within without would yes you your maybe answer evidence according shows "
+    "show shown study studies result results suggest suggests suggested indicate indicates found"
+)
+_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s")
+_MIN_CLAIM_TERMS = 2
+_VERDICT = re.compile(r"\W*(yes|no|maybe)\b", re.IGNORECASE)
+
+
+def content_terms(text: str) -> set[str]:
+    """Lower-cased, crudely stemmed words that carry meaning (numbers kept, stop words dropped)."""
+    terms = set()
+    for word in _WORD.findall(text.lower()):
+        if word in _STOPWORDS or (len(word) < 3 and not word[0].isdigit()):
+            continue
+        terms.add(_stem(word))
+    return terms
+
+
+def _stem(word: str) -> str:
+    if word[0].isdigit():
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+@dataclass
+class Verification:
+    """The checked answer text and what happened to each sentence."""
+
+    text: str
+    verdicts: list[SentenceVerdict]
+    citations: list[str]
+    claims: int = 0
+    supported_claims: int = 0
+    removed_sentences: list[str] = field(default_factory=list)
+    invalid_citations: list[str] = field(default_factory=list)
+
+    @property
+    def support_rate(self) -> float | None:
+        return self.supported_claims / self.claims if self.claims else None
+
+
+class CachingEmbedder:
+    """An embedder that remembers the vectors of texts it has seen (evidence sentences recur across the
+    relevance check, the verifier, the extractive fallback and later questions). Holds at most ``size``."""
+
+    def __init__(self, embedder: Embedder, size: int = 20_000) -> None:
+        self.embedder = embedder
+        self.size = size
+        self._documents: dict[str, np.ndarray] = {}
+        self._queries: dict[str, np.ndarray] = {}
+
+    @property
+    def name(self) -> str:
+        return self.embedder.name
+
+    @property
+    def dimension(self) -> int:
+        return self.embedder.dimension
+
+    def encode_queries(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._queries, self.embedder.encode_queries)
+
+    def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._documents, self.embedder.encode_documents)
+
+    def _encode(self, texts: list[str], cache: dict[str, np.ndarray], encode: Any) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
+        if missing:
+            if len(cache) + len(missing) > self.size:
+                cache.clear()
+            cache.update(zip(missing, encode(missing)))
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([cache[t] for t in texts])
+
+
+class Verifier:
+    """Checks a draft against an :class:`EvidenceSet` with an embedder and content-word overlap."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        support_cosine: float = 0.5,
+        support_overlap: float = 0.5,
+        unsupported: Literal["remove", "mark"] = "remove",
+    ) -> None:
+        self.embedder = embedder
+        self.support_cosine = support_cosine
+        self.support_overlap = support_overlap
+        self.unsupported = unsupported
+
+    def verify(self, draft: str, evidence: EvidenceSet, shown: int | None = None) -> Verification:
+        """Check ``draft`` against ``evidence``. Uncited claims are matched against the first ``shown`` items
+        (those the model saw; default all); a cited item is always checked."""
+        sentences = split_sentences(draft)
+        claims = [strip_citations(s) for s in sentences]
+        cited = {evidence.resolve(k) for s in sentences for m in find_citations(s) for k in m.keys}
+        scope = [key for n, key in enumerate(evidence.keys()) if shown is None or n < shown or key in cited]
+        support = _SupportTable(self.embedder, evidence, [c for c in claims if _is_claim(c)], scope)
+        result = Verification(text="", verdicts=[], citations=[])
+        kept: list[str] = []
+        for sentence, claim in zip(sentences, claims):
+            verdict = self._check(sentence, claim, evidence, support, result)
+            result.verdicts.append(verdict)
+            if verdict.supported:
+                kept.append(_with_citations(claim, verdict.citations))
+            elif verdict.reason == FILLER:
+                continue
+            elif self.unsupported == "mark":
+                kept.append(_with_citations(claim, [UNSUPPORTED_MARK[1:-1]]))
+                result.removed_sentences.append(claim)
+            else:
+                result.removed_sentences.append(claim)
+        result.text = " ".join(k for k in kept if k.strip())
+        result.citations = list(dict.fromkeys(c for v in result.verdicts if v.supported for c in v.citations))
+        return result
+
+    def _check(
+        self, sentence: str, claim: str, evidence: EvidenceSet, support: _SupportTable, result: Verification
+    ) -> SentenceVerdict:
+        cited: list[str] = []
+        invalid: list[str] = []
+        for mark in find_citations(sentence):
+            for key in mark.keys:
+                resolved = evidence.resolve(key)
+                (cited if resolved else invalid).append(resolved or key)
+        result.invalid_citations.extend(invalid)
+        cited = list(dict.fromkeys(cited))
+        if not _is_claim(claim) and not content_terms(claim) and not _VERDICT.match(claim):
+            return SentenceVerdict(
+                sentence=claim,
+                citations=[],
+                supported=False,
+                reason=FILLER,
+                removed_citations=invalid,
+            )
+        if not _is_claim(claim):
+            return SentenceVerdict(
+                sentence=claim,
+                citations=cited,
+                supported=bool(claim.strip()),
+                reason=NO_CLAIM,
+                removed_citations=invalid,
+            )
+        result.claims += 1
+        scored = {key: support.score(claim, key) for key in cited}
+        backing = [key for key, (cos, ovl) in scored.items() if self._passes(cos, ovl)]
+        removed = invalid + [key for key in cited if key not in backing]
+        reason = "supported by its citation"
+        if not backing:
+            best_key, (cos, ovl) = support.best(claim)
+            if best_key and self._passes(cos, ovl):
+                backing, scored[best_key] = [best_key], (cos, ovl)
+                reason = "citation attached by the verifier (the draft cited none that supports it)"
+        if not backing:
+            best_key, (cos, ovl) = support.best(claim)
+            return SentenceVerdict(
+                sentence=claim,
+                citations=[],
+                supported=False,
+                score=round(cos, 4),
+                removed_citations=removed,
+                reason=f"no evidence supports it (best: {best_key or 'none'}, cosine {cos:.2f}, overlap {ovl:.2f})",
+            )
+        result.supported_claims += 1
+        cos, ovl = max(scored[k] for k in backing)
+        return SentenceVerdict(
+            sentence=claim,
+            citations=backing,
+            supported=True,
+            score=round(cos, 4),
+            removed_citations=removed,
+            reason=f"{reason}: cosine {cos:.2f}, overlap {ovl:.2f}",
+        )
+
+    def _passes(self, cosine: float, overlap: float) -> bool:
+        return cosine >= self.support_cosine and overlap >= self.support_overlap
+
+
+class _SupportTable:
+    """Embeddings of the claims and of the sentences of the evidence in scope, computed once per verification
+    (nothing is encoded when the draft makes no claim)."""
+
+    def __init__(self, embedder: Embedder, evidence: EvidenceSet, claims: list[str], keys: list[str]) -> None:
+        self.keys = keys if claims else []
+        self.units: list[tuple[str, str]] = []
+        for key in self.keys:
+            text = evidence.texts[key]
+            if key.startswith("tool:"):
+                self.units += [(key, part) for part in [text, *text.split("; ")] if part.strip()]
+            else:
+                self.units += [(key, part) for part in split_sentences(text)[:40] if part.strip()]
+        self.terms = {key: content_terms(evidence.texts[key]) for key in self.keys}
+        texts = claims + [u[1] for u in self.units]
+        vectors = embedder.encode_documents(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+        self.claim_vectors = {c: vectors[i] for i, c in enumerate(claims)}
+        self.unit_vectors = vectors[len(claims) :]
+
+    def score(self, claim: str, key: str) -> tuple[float, float]:
+        """(best cosine between the claim and the item's sentences, share of claim words found in the item)."""
+        rows = [i for i, (k, _) in enumerate(self.units) if k == key]
+        if not rows or claim not in self.claim_vectors:
+            return 0.0, 0.0
+        cosine = float(np.max(self.unit_vectors[rows] @ self.claim_vectors[claim]))
+        terms = content_terms(claim)
+        overlap = len(terms & self.terms[key]) / len(terms) if terms else 0.0
+        return cosine, overlap
+
+    def best(self, claim: str) -> tuple[str | None, tuple[float, float]]:
+        """The evidence item that supports ``claim`` best (ranked by the smaller of its two margins)."""
+        best_key, best = None, (0.0, 0.0)
+        for key in self.keys:
+            cos, ovl = self.score(claim, key)
+            if best_key is None or min(cos, ovl) > min(*best):
+                best_key, best = key, (cos, ovl)
+        return best_key, best
+
+
+def is_claim_verdict(verdict: SentenceVerdict) -> bool:
+    """Whether a verdict judged a generated factual claim (not a verdict word, filler or a quotation)."""
+    return verdict.reason not in (NO_CLAIM, FILLER, QUOTED)
+
+
+def _is_claim(text: str) -> bool:
+    return len(content_terms(text)) >= _MIN_CLAIM_TERMS
+
+
+def _with_citations(claim: str, keys: list[str]) -> str:
+    """'Claim text.' + keys -> 'Claim text [K1; K2].'"""
+    if not keys:
+        return claim
+    body = claim.rstrip()
+    end = body[-1] if body and body[-1] in ".!?" else "."
+    body = body[:-1].rstrip() if body and body[-1] in ".!?" else body
+    return f"{body} [{'; '.join(keys)}]{end}"

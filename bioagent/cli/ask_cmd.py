@@ -1,0 +1,203 @@
+"""`bioagent ask` and `bioagent eval qa` (registered by bioagent.cli.main).
+
+bioagent ask "What does TP53 do?" [--index DIR ...] [--llm embedded|openai|ollama|transformers|fake] [--json]
+bioagent eval qa --dataset pubmedqa|bioasq|mirage-pubmedqa|mirage-bioasq [--limit N] [--no-retrieval]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, setup_logging
+from bioagent.errors import BioagentError
+from bioagent.settings import Settings
+from bioagent.types import Answer
+
+INDEX_HELP = (
+    "Index folder (repeat for several). UniProt indexes are recognised by their entries; the others are "
+    "searched as literature. Default: the configured/demo indexes (indexes/literature, indexes/proteins)."
+)
+LLM_HELP = "Chat backend: embedded (default, offline SmolLM2-135M) | openai | ollama | transformers | fake."
+
+eval_app = typer.Typer(help="Evaluate the agent on question-answering benchmarks.", no_args_is_help=True)
+
+
+def _settings(
+    config: Path | None, llm: str | None, model: str | None, base_url: str | None, planner: str | None
+) -> Settings:
+    overrides = {"backend": llm, "model": model, "base_url": base_url, "planner": planner}
+    return load_settings(config, llm={k: v for k, v in overrides.items() if v is not None} or None)
+
+
+def _agent(settings: Settings, indexes: list[Path] | None, **parts: Any) -> Any:
+    from bioagent.agent import Agent
+
+    if not indexes:
+        return Agent.from_settings(settings, **parts)
+    from bioagent.index import load_index
+
+    literature: list[Any] = []
+    proteins: Any = None
+    for path in indexes:
+        index = load_index(path, settings)
+        is_uniprot = sum(d.source == "uniprot" for d in index.documents[:50]) > len(index.documents[:50]) / 2
+        if is_uniprot and proteins is None:
+            proteins = index
+        elif is_uniprot:
+            raise BioagentError(f"more than one UniProt index given ({proteins.path}, {path}); give one")
+        else:
+            literature.append(index)
+    parts.setdefault("literature_index", literature)
+    parts.setdefault("protein_index", proteins)
+    return Agent(settings=settings, **parts)
+
+
+@exit_on_error
+def ask_command(
+    question: str = typer.Argument(..., help="The question (quote it)."),
+    index: list[Path] | None = typer.Option(None, "--index", help=INDEX_HELP),
+    llm: str | None = typer.Option(None, "--llm", help=LLM_HELP),
+    model: str | None = typer.Option(None, "--model", help="Model name (openai/ollama) or local path."),
+    base_url: str | None = typer.Option(None, "--base-url", help="Endpoint URL for openai/ollama."),
+    planner: str | None = typer.Option(None, "--planner", help="auto | rules | tools"),
+    as_json: bool = typer.Option(False, "--json", help="Print the Answer as one JSON object."),
+    stream: bool = typer.Option(False, "--stream", help="Show steps and the model's draft tokens on stderr."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Answer a question from the indexes and tools, with verified citations."""
+    setup_logging()
+    settings = _settings(config, llm, model, base_url, planner)
+    agent = _agent(settings, index)
+    answer = None
+    for event in agent.stream(question):
+        if event.type == "answer":
+            answer = event.answer
+        elif stream and event.type == "token":
+            sys.stderr.write(event.text)
+            sys.stderr.flush()
+        elif stream and event.type == "step":
+            sys.stderr.write(
+                f"\n[{event.step} {event.seconds or 0:.2f}s] {json.dumps(event.data, default=str)}\n"
+            )
+    assert answer is not None
+    if as_json:
+        typer.echo(json.dumps(answer_json(answer), default=str))
+    else:
+        _print_answer(answer)
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The Answer as the CLI's JSON contract: ``answer``, ``citations``, ``evidence``, ``tool_calls``,
+    ``timings`` and the rest of the record."""
+    data = answer.model_dump(mode="json")
+    data["answer"] = data.pop("text")
+    return data
+
+
+def _print_answer(answer: Answer) -> None:
+    typer.echo(answer.text)
+    if answer.citations:
+        typer.echo("\nSources:")
+        for citation in answer.citations:
+            item = next((e for e in answer.evidence if e.id == citation.id), None)
+            title = f" {item.title[:90]}" if item and item.title else ""
+            typer.echo(f"  [{citation.id}]{title}{f'  {citation.url}' if citation.url else ''}")
+    for call in answer.tool_calls:
+        status = (
+            "ok" if call.result and call.result.ok else f"failed: {call.result.error if call.result else '?'}"
+        )
+        typer.echo(f"  tool {call.name} ({call.seconds:.2f}s): {status}")
+    steps = ", ".join(f"{k} {v:.2f}s" for k, v in answer.timings.items())
+    typer.echo(f"\n[{answer.model}; planner {answer.planner}; {steps}]", err=True)
+
+
+@eval_app.command("qa")
+@exit_on_error
+def eval_qa(
+    dataset: str = typer.Option(..., "--dataset", help="pubmedqa | bioasq | mirage-pubmedqa | mirage-bioasq"),
+    limit: int | None = typer.Option(50, "--limit", help="A fixed random sample of N questions (0 = all)."),
+    seed: int = typer.Option(
+        0, "--seed", help="Seed of that sample (the same seed gives the same questions)."
+    ),
+    no_retrieval: bool = typer.Option(False, "--no-retrieval", help="The same model closed-book (no RAG)."),
+    index: list[Path] | None = typer.Option(None, "--index", help=INDEX_HELP),
+    llm: str | None = typer.Option(None, "--llm", help=LLM_HELP),
+    model: str | None = typer.Option(None, "--model", help="Model name (openai/ollama) or local path."),
+    base_url: str | None = typer.Option(None, "--base-url", help="Endpoint URL for openai/ollama."),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Shared data folder (default ../shared/data)."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Write one JSON line per question here."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Accuracy, citation validity, support, abstention and latency on a QA benchmark."""
+    from bioagent.agent import evaluation
+
+    setup_logging()
+    settings = _settings(config, llm, model, base_url, None)
+    if data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": data_dir})
+    items = evaluation.load_items(dataset, settings.data_dir, limit or None, seed)
+    answerer = _answerer(dataset, settings, index, no_retrieval)
+    total = len(items)
+
+    def progress(record: evaluation.QARecord) -> None:
+        done = progress.count = getattr(progress, "count", 0) + 1  # type: ignore[attr-defined]
+        mark = "ok " if record.correct else ("abs" if record.abstained else "x  ")
+        typer.echo(
+            f"[{done}/{total}] {mark} gold={record.gold} got={record.predicted} {record.seconds:.1f}s",
+            err=True,
+        )
+
+    records = evaluation.evaluate(answerer, items, progress)
+    metrics = {"dataset": dataset, "retrieval": not no_retrieval, **evaluation.summarise(records)}
+    metrics["model"] = answerer.model_name
+    if out:
+        evaluation.write_records(records, out)
+    typer.echo(json.dumps(metrics, indent=2) if as_json else _metrics_table(metrics))
+
+
+def _answerer(dataset: str, settings: Settings, index: list[Path] | None, no_retrieval: bool) -> Any:
+    from bioagent.agent import evaluation
+
+    if no_retrieval:
+        from bioagent.llm import create_chat_model, describe_model
+
+        llm = create_chat_model(settings.llm, cache_dir=settings.cache_dir)
+        return evaluation.ClosedBook(llm, describe_model(settings.llm))
+    if dataset == "bioasq" and not index:
+        return _agent(settings, None, literature_index=evaluation.bioasq_snippet_index(settings))
+    return _agent(settings, index)
+
+
+def _metrics_table(metrics: dict[str, Any]) -> str:
+    def show(value: Any) -> str:
+        if value is None:
+            return "n/a"
+        return (
+            f"{value:.1%}"
+            if isinstance(value, float) and value <= 1 and not isinstance(value, bool)
+            else str(value)
+        )
+
+    rows = [
+        ("dataset", metrics["dataset"]),
+        ("model", metrics["model"]),
+        ("retrieval", metrics["retrieval"]),
+        ("questions", metrics["questions"]),
+        ("accuracy", show(metrics.get("accuracy"))),
+        ("citation validity", show(metrics.get("citation_validity"))),
+        ("support rate", show(metrics.get("support_rate"))),
+        ("abstention rate", show(metrics.get("abstention_rate"))),
+        ("extractive fallback", show(metrics.get("extractive_rate"))),
+        ("gold evidence recall", show(metrics.get("gold_evidence_recall"))),
+        ("latency p50", f"{metrics.get('latency_p50_s', 0):.2f} s"),
+        ("latency p95", f"{metrics.get('latency_p95_s', 0):.2f} s"),
+    ]
+    return "\n".join(f"{name:<22}{value}" for name, value in rows)

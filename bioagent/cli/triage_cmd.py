@@ -1,0 +1,122 @@
+"""`bioagent triage rank|simulate`: screen records against review criteria, or replay a labelled set."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import typer
+
+from bioagent.cli.common import ConfigOption, exit_on_error, load_settings
+from bioagent.errors import BioagentError
+
+triage_app = typer.Typer(
+    help="Literature triage: rank records against screening criteria; simulate screening on labelled sets.",
+    no_args_is_help=True,
+)
+
+FORMAT_HELP = "Input format: auto|pubmed-xml|medline|ris|csv|jsonl (auto detects it)."
+ID_HELP = "CSV/JSONL column with the record id (default: record_id, id, pmid..., else the row number)."
+
+
+@triage_app.command("rank")
+@exit_on_error
+def rank(
+    input: Path = typer.Option(..., "--input", "-i", help="Records: PubMed XML, MEDLINE, RIS, CSV or JSONL."),
+    criteria: Path = typer.Option(
+        ..., "--criteria", "-c", help="Criteria YAML: topic, inclusion, exclusion."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Ranked CSV (one row per input record)."),
+    labels: Path | None = typer.Option(None, "--labels", help="CSV of record_id,label (include/exclude)."),
+    method: str = typer.Option("auto", "--method", "-m", help="auto | zero-shot | active | llm."),
+    format: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
+    id_column: str | None = typer.Option(None, "--id-column", help=ID_HELP),
+    dense: bool = typer.Option(
+        True, "--dense/--no-dense", help="Use the embedding model (else TF-IDF only)."
+    ),
+    llm_limit: int | None = typer.Option(
+        None, "--llm-limit", help="LLM-check only the N best-ranked records."
+    ),
+    restart: bool = typer.Option(False, "--restart", help="Ignore decisions already in --out."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Rank records, check each criterion (with the supporting sentence) and suggest include/exclude/unsure.
+
+    Re-running with the same --out skips records already decided there (resume after an interruption).
+    """
+    from bioagent.triage import load_criteria, load_records, read_labels, triage
+    from bioagent.triage.output import ResumableWriter, read_decided
+
+    settings = load_settings(config)
+    records = load_records(input, format, id_column)
+    crit = load_criteria(criteria)
+    known = read_labels(labels, records) if labels else None
+    done = {} if restart else read_decided(out)
+    done = {rid: d for rid, d in done.items() if records.get(rid) is not None}
+    if done:
+        typer.echo(f"resuming: {len(done):,} of {len(records):,} records already decided in {out}", err=True)
+    writer = ResumableWriter(out, records, list(done.values()))
+    try:
+        decisions = triage(
+            records, crit, labels=known, method=method, settings=settings, dense=dense, llm_limit=llm_limit,
+            done=done, on_decision=writer.append, progress=progress,
+        )  # fmt: skip
+    finally:
+        writer.close()
+    writer.finish(decisions)
+    counts = Counter(d.decision for d in decisions)
+    typer.echo(
+        f"wrote {len(decisions):,} rows to {out}: {counts['include']:,} include, {counts['exclude']:,} exclude, "
+        f"{counts['unsure']:,} unsure; {len(records.duplicate_of):,} duplicates (screened once), "
+        f"{len(records.problems):,} without title/abstract"
+    )
+
+
+@triage_app.command("simulate")
+@exit_on_error
+def simulate(
+    input: Path = typer.Option(
+        ..., "--input", "-i", help="Labelled records (CSV or JSONL with a label column)."
+    ),
+    label_column: str = typer.Option(..., "--label-column", help="Column with 1/0 (include/exclude) labels."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for order.csv, report.json and recall.png."),
+    method: str = typer.Option("active", "--method", "-m", help="active | zero-shot | tfidf-lr (baseline)."),
+    criteria: Path | None = typer.Option(
+        None, "--criteria", "-c", help="Criteria YAML (the zero-shot prior)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for the starting include/exclude and tie-breaking."),
+    retrain_every: int = typer.Option(1, "--retrain-every", help="Retrain after this many new labels."),
+    format: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
+    id_column: str | None = typer.Option(None, "--id-column", help=ID_HELP),
+    dense: bool = typer.Option(False, "--dense/--no-dense", help="Add embedding features (slower)."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Replay a labelled set as ASReview does: one random include and exclude first, then ranked order."""
+    from bioagent.triage import load_criteria, load_records
+    from bioagent.triage import simulate as run_simulation
+    from bioagent.triage.engine import SIMULATE_METHODS, Screener
+    from bioagent.triage.simulate import write_outputs
+
+    if method not in SIMULATE_METHODS:
+        raise BioagentError(f"unknown method '{method}' (choose from {', '.join(SIMULATE_METHODS)})")
+    records = load_records(input, format, id_column)
+    y = records.column_labels(label_column)
+    crit = load_criteria(criteria) if criteria else None
+    embedder = None
+    settings = load_settings(config)
+    if dense:
+        from bioagent.index.embedders import load_embedder
+
+        embedder = load_embedder(settings.embedding)
+    screener = Screener(records, crit, embedder, settings.cache_dir / "triage")
+    ranker = screener.ranker(method, seed=seed, dense_scale=1.0 if dense else 0.0)
+    result = run_simulation([y[rid] for rid in records.ids], ranker, seed=seed, retrain_every=retrain_every)
+    write_outputs(result, records.ids, out, input=str(input), criteria=str(criteria or ""))
+    typer.echo(json.dumps(result.metrics))
+    m = result.metrics
+    typer.echo(
+        f"WSS@95 {m['wss@95']:.3f} | recall@10% {m['recall@10%']:.3f} | recall@25% {m['recall@25%']:.3f} | "
+        f"screened to find all {m['includes']} includes: {m['screened_to_find_all']:,} of {m['records']:,}"
+    )

@@ -1,0 +1,1 @@
+"""Prompt templates (YAML) used by the agent; loaded and validated by :mod:`bioagent.agent.prompts`."""

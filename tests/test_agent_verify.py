@@ -191,3 +191,16 @@ def test_uncited_claims_are_matched_only_against_the_evidence_the_model_saw(
     assert verifier.verify(ASPIRIN, evidence).citations == ["PMID:17000001"]
     assert verifier.verify(ASPIRIN, evidence, shown=1).citations == []
     assert verifier.verify(ASPIRIN + " [2]", evidence, shown=1).citations == ["PMID:17000001"]
+
+
+def test_numbers_and_symbols_must_appear_in_the_evidence(evidence: EvidenceSet, verifier: Verifier) -> None:
+    wrong_entity = verifier.verify(
+        "TP53TG5 acts as a tumor suppressor and induces growth arrest [3].", evidence
+    )
+    assert wrong_entity.text == "" and "TP53TG5 not in the evidence" in wrong_entity.verdicts[0].reason
+    wrong_number = verifier.verify(
+        "Daily low-dose aspirin reduces colorectal cancer risk by 45% [2].", evidence
+    )
+    assert wrong_number.text == "" and "45" in wrong_number.verdicts[0].reason
+    rounded = verifier.verify("The proteins molecular weight is 43653 [tool:protein_properties].", evidence)
+    assert rounded.citations == ["tool:protein_properties"]

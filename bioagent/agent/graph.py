@@ -292,7 +292,7 @@ class _Nodes:
         checked = self.parts.verifier.verify(
             state.get("draft", ""), evidence, self.parts.style.evidence_items
         )
-        notes = _verification_notes(checked)
+        notes = _verification_notes(checked, self.config.unsupported)
         text, extractive = checked.text, False
         if not _has_supported_claim(checked) and self.config.extractive_fallback:
             quoted = extractive_sentences(
@@ -353,15 +353,18 @@ def _has_supported_claim(checked: Verification) -> bool:
     return any(v.supported and v.citations for v in checked.verdicts)
 
 
-def _verification_notes(checked: Verification) -> list[str]:
+def _verification_notes(checked: Verification, mode: str) -> list[str]:
     notes = []
     if checked.invalid_citations:
         shown = ", ".join(sorted(set(checked.invalid_citations)))
         notes.append(f"Removed citations that name no evidence from this run: {shown}.")
     if checked.removed_sentences:
         n = len(checked.removed_sentences)
+        done = "removed" if mode == "remove" else "marked [unsupported]"
         notes.append(
-            f"{n} sentence{'s were' if n > 1 else ' was'} removed because the evidence did not support it."
+            f"{n} sentences were {done} because the evidence did not support them."
+            if n > 1
+            else f"1 sentence was {done} because the evidence did not support it."
         )
     return notes
 

@@ -47,6 +47,26 @@ _MIN_CLAIM_TERMS = 2
 _VERDICT = re.compile(r"\W*(yes|no|maybe)\b", re.IGNORECASE)
 
 
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]\w)")
+_SYMBOL = re.compile(r"\b(?=[\w-]*[A-Za-z])(?=[\w-]*\d)[A-Za-z0-9][\w-]*\b")
+_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th|s)$", re.IGNORECASE)
+
+
+def missing_anchors(claim: str, evidence: str) -> list[str]:
+    """Numbers (10 and above) and gene/variant-like symbols (letters with digits: TP53, R175H) of the claim
+    that the evidence does not contain; a number counts as present when the evidence rounds to it."""
+    claim = re.sub(r"(?<=\d),(?=\d{3}\b)", "", claim)
+    evidence = re.sub(r"(?<=\d),(?=\d{3}\b)", "", evidence)
+    words = {w.upper() for w in re.findall(r"[\w-]+", evidence)}
+    values = [float(n) for n in _NUMBER.findall(evidence)]
+    missing = [s for s in _SYMBOL.findall(claim) if not _ORDINAL.match(s) and s.upper() not in words]
+    for number in _NUMBER.findall(claim):
+        decimals = len(number.partition(".")[2])
+        if float(number) >= 10 and not any(round(v, decimals) == float(number) for v in values):
+            missing.append(number)
+    return missing
+
+
 def content_terms(text: str) -> set[str]:
     """Lower-cased, crudely stemmed words that carry meaning (numbers kept, stop words dropped)."""
     terms = set()
@@ -198,13 +218,19 @@ class Verifier:
                 reason = "citation attached by the verifier (the draft cited none that supports it)"
         if not backing:
             best_key, (cos, ovl) = support.best(claim)
+            absent = (
+                f"; {', '.join(support.missing[claim])} not in the evidence"
+                if claim in support.missing
+                else ""
+            )
             return SentenceVerdict(
                 sentence=claim,
                 citations=[],
                 supported=False,
                 score=round(cos, 4),
                 removed_citations=removed,
-                reason=f"no evidence supports it (best: {best_key or 'none'}, cosine {cos:.2f}, overlap {ovl:.2f})",
+                reason=f"no evidence supports it (best: {best_key or 'none'}, cosine {cos:.2f}, overlap {ovl:.2f})"
+                + absent,
             )
         result.supported_claims += 1
         cos, ovl = max(scored[k] for k in backing)
@@ -235,20 +261,26 @@ class _SupportTable:
             else:
                 self.units += [(key, part) for part in split_sentences(text)[:40] if part.strip()]
         self.terms = {key: content_terms(evidence.texts[key]) for key in self.keys}
+        self.texts = {key: evidence.texts[key] for key in self.keys}
+        self.missing: dict[str, list[str]] = {}
         texts = claims + [u[1] for u in self.units]
         vectors = embedder.encode_documents(texts) if texts else np.zeros((0, 1), dtype=np.float32)
         self.claim_vectors = {c: vectors[i] for i, c in enumerate(claims)}
         self.unit_vectors = vectors[len(claims) :]
 
     def score(self, claim: str, key: str) -> tuple[float, float]:
-        """(best cosine between the claim and the item's sentences, share of claim words found in the item)."""
+        """(best cosine between the claim and the item's sentences, share of claim words found in the item);
+        the share is 0 when a number or symbol of the claim is missing from the item."""
         rows = [i for i, (k, _) in enumerate(self.units) if k == key]
         if not rows or claim not in self.claim_vectors:
             return 0.0, 0.0
         cosine = float(np.max(self.unit_vectors[rows] @ self.claim_vectors[claim]))
         terms = content_terms(claim)
         overlap = len(terms & self.terms[key]) / len(terms) if terms else 0.0
-        return cosine, overlap
+        missing = missing_anchors(claim, self.texts[key])
+        if missing:
+            self.missing[claim] = missing
+        return cosine, 0.0 if missing else overlap
 
     def best(self, claim: str) -> tuple[str | None, tuple[float, float]]:
         """The evidence item that supports ``claim`` best (ranked by the smaller of its two margins)."""

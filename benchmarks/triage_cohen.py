@@ -55,13 +55,22 @@ def parse_args() -> argparse.Namespace:
         "--features", choices=["tfidf", "dense"], default="tfidf",
         help="Ours: TF-IDF, or TF-IDF + MiniLM vectors (in the prior and the learner; embeddings cached).",
     )  # fmt: skip
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "triage_cohen")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "benchmarks" / "results" / "triage_cohen",
+        help="Results folder; reviews already there with the same settings are not run again.",
+    )  # fmt: skip
     parser.add_argument("--throughput", action="store_true", help="Also time `rank` on all records.")
     return parser.parse_args()
 
 
 def run_review(name: str, args: argparse.Namespace, embedder: Any, cache_dir: Path) -> dict[str, Any]:
-    """All seeds of both methods on one review."""
+    """All seeds of both methods on one review; stored in OUT/reviews/<name>.json and reused by later runs."""
+    path = args.out / "reviews" / f"{name}.json"
+    setup = {"seeds": args.seeds, "retrain_every": args.retrain_every, "features": args.features}
+    if path.exists():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if stored["setup"] == setup:
+            return stored
     records = load_records(args.data / f"{name}.csv")
     labels = records.column_labels("label_included")
     y = np.array([labels[rid] for rid in records.ids])
@@ -73,10 +82,15 @@ def run_review(name: str, args: argparse.Namespace, embedder: Any, cache_dir: Pa
             ranker = screener.ranker(method, seed=seed, dense_scale=1.0 if embedder is not None else 0.0)
             result = simulate(y, ranker, seed=seed, retrain_every=args.retrain_every)
             runs[label].append({"seed": seed, "seconds": result.seconds, **result.metrics})
+            print(f"  {name} seed {seed} {label}: WSS@95 {result.metrics['wss@95']:.3f} ({result.seconds:.0f}s)",
+                  flush=True)  # fmt: skip
             if seed == 0:
                 curves[label] = result.found
-    return {"review": name, "records": len(y), "includes": int(y.sum()), "dev": name in DEV_REVIEWS,
-            "runs": runs, "curves": curves}  # fmt: skip
+    review = {"review": name, "records": len(y), "includes": int(y.sum()), "dev": name in DEV_REVIEWS,
+              "setup": setup, "runs": runs, "curves": curves}  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(review) + "\n", encoding="utf-8")
+    return review
 
 
 def spread(runs: list[dict[str, Any]], key: str) -> tuple[float, float]:
@@ -199,7 +213,7 @@ def main() -> None:
     print()
     print(markdown)
     report = {"features": args.features, "seeds": args.seeds, "retrain_every": args.retrain_every,
-              "seconds": round(time.perf_counter() - started, 1),
+              "simulation_seconds": round(sum(run["seconds"] for r in results for m in METHODS for run in r["runs"][m]), 1),
               "results": [{k: v for k, v in r.items() if k != "curves"} for r in results]}  # fmt: skip
     if args.throughput:
         report["throughput"] = throughput(args, settings, embedder)

@@ -204,3 +204,10 @@ def test_numbers_and_symbols_must_appear_in_the_evidence(evidence: EvidenceSet, 
     assert wrong_number.text == "" and "45" in wrong_number.verdicts[0].reason
     rounded = verifier.verify("The proteins molecular weight is 43653 [tool:protein_properties].", evidence)
     assert rounded.citations == ["tool:protein_properties"]
+
+
+def test_repeats_and_surplus_claims_are_dropped(evidence: EvidenceSet, verifier: Verifier) -> None:
+    mito = "Mitochondria play a role in remodelling lace plant leaves during programmed cell death [1]."
+    result = verifier.verify(f"Yes. {mito} {mito} {mito} {ASPIRIN}", evidence, max_claims=1)
+    assert result.text == "Yes. " + mito.replace("[1]", "[PMID:21645374]")
+    assert result.dropped_sentences == 3

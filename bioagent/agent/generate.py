@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from langchain_core.language_models import BaseChatModel
@@ -31,7 +32,10 @@ class PromptStyle:
     evidence_items: int
     evidence_words: int
     numbered_only: bool
+    max_claims: int
     stop: tuple[str, ...] = ()
+    max_tokens: int | None = None
+    """Cap on the reply (tiny models ramble on past the 1-3 sentences asked for)."""
 
 
 COMPACT = PromptStyle(
@@ -40,9 +44,11 @@ COMPACT = PromptStyle(
     evidence_items=3,
     evidence_words=60,
     numbered_only=True,
+    max_claims=3,
     stop=("\nQuestion:", "\nEvidence:"),
+    max_tokens=120,
 )
-FULL = PromptStyle("full", "answer", evidence_items=10, evidence_words=160, numbered_only=False)
+FULL = PromptStyle("full", "answer", evidence_items=10, evidence_words=160, numbered_only=False, max_claims=6)
 
 
 def verdict_options(options: Sequence[str] | None, question: str) -> list[str]:
@@ -83,13 +89,18 @@ def closed_book_messages(question: str, options: Sequence[str] | None = None) ->
 
 
 def stream_reply(
-    llm: BaseChatModel, messages: list[BaseMessage], on_token: Callable[[str], None], stop: Sequence[str] = ()
+    llm: BaseChatModel,
+    messages: list[BaseMessage],
+    on_token: Callable[[str], None],
+    stop: Sequence[str] = (),
+    max_tokens: int | None = None,
 ) -> str:
     """The model's reply, streamed piece by piece to ``on_token``; failures become an :class:`LLMError`
     naming the setting to check."""
     pieces: list[str] = []
     try:
-        for chunk in llm.stream(messages, stop=list(stop) or None):
+        limit: dict[str, Any] = {"max_tokens": max_tokens} if max_tokens else {}
+        for chunk in llm.stream(messages, None, stop=list(stop) or None, **limit):
             piece = chunk.text if isinstance(chunk.text, str) else str(chunk.content)
             if piece:
                 pieces.append(piece)

@@ -282,15 +282,18 @@ class _Nodes:
                 first.append(time.perf_counter() - start)
             writer({"token": piece})
 
-        reply = stream_reply(self.parts.llm, messages, on_token, self.parts.style.stop)
+        reply = stream_reply(
+            self.parts.llm, messages, on_token, self.parts.style.stop, self.parts.style.max_tokens
+        )
         reasoning, draft = split_reasoning(reply)
         timings = {"answer.first_token": round(first[0], 4)} if first else {}
         return {"draft": draft, "model_reasoning": reasoning, "timings": timings}
 
     def verify(self, state: AgentState) -> dict[str, Any]:
         evidence = state["evidence"]
+        style = self.parts.style
         checked = self.parts.verifier.verify(
-            state.get("draft", ""), evidence, self.parts.style.evidence_items
+            state.get("draft", ""), evidence, style.evidence_items, style.max_claims
         )
         notes = _verification_notes(checked, self.config.unsupported)
         text, extractive = checked.text, False
@@ -358,6 +361,11 @@ def _verification_notes(checked: Verification, mode: str) -> list[str]:
     if checked.invalid_citations:
         shown = ", ".join(sorted(set(checked.invalid_citations)))
         notes.append(f"Removed citations that name no evidence from this run: {shown}.")
+    if checked.dropped_sentences:
+        notes.append(
+            f"{checked.dropped_sentences} repeated or surplus sentence(s) of the model's answer were dropped "
+            "unchecked (the answer keeps the requested length)."
+        )
     if checked.removed_sentences:
         n = len(checked.removed_sentences)
         done = "removed" if mode == "remove" else "marked [unsupported]"

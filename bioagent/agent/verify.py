@@ -97,6 +97,8 @@ class Verification:
     supported_claims: int = 0
     removed_sentences: list[str] = field(default_factory=list)
     invalid_citations: list[str] = field(default_factory=list)
+    dropped_sentences: int = 0
+    """Sentences not checked: repeats, or claims beyond the requested answer length."""
 
     @property
     def support_rate(self) -> float | None:
@@ -153,15 +155,18 @@ class Verifier:
         self.support_overlap = support_overlap
         self.unsupported = unsupported
 
-    def verify(self, draft: str, evidence: EvidenceSet, shown: int | None = None) -> Verification:
+    def verify(
+        self, draft: str, evidence: EvidenceSet, shown: int | None = None, max_claims: int | None = None
+    ) -> Verification:
         """Check ``draft`` against ``evidence``. Uncited claims are matched against the first ``shown`` items
-        (those the model saw; default all); a cited item is always checked."""
-        sentences = split_sentences(draft)
+        (those the model saw; default all); a cited item is always checked. Repeated sentences, and claims
+        after the first ``max_claims``, are dropped unchecked (counted in ``dropped_sentences``)."""
+        sentences, dropped = _first_distinct(split_sentences(draft), max_claims)
         claims = [strip_citations(s) for s in sentences]
         cited = {evidence.resolve(k) for s in sentences for m in find_citations(s) for k in m.keys}
         scope = [key for n, key in enumerate(evidence.keys()) if shown is None or n < shown or key in cited]
         support = _SupportTable(self.embedder, evidence, [c for c in claims if _is_claim(c)], scope)
-        result = Verification(text="", verdicts=[], citations=[])
+        result = Verification(text="", verdicts=[], citations=[], dropped_sentences=dropped)
         kept: list[str] = []
         for sentence, claim in zip(sentences, claims):
             verdict = self._check(sentence, claim, evidence, support, result)
@@ -290,6 +295,22 @@ class _SupportTable:
             if best_key is None or min(cos, ovl) > min(*best):
                 best_key, best = key, (cos, ovl)
         return best_key, best
+
+
+def _first_distinct(sentences: list[str], max_claims: int | None) -> tuple[list[str], int]:
+    """The sentences without repeats and without claims beyond the first ``max_claims``; and how many went."""
+    kept: list[str] = []
+    seen: set[str] = set()
+    claims = 0
+    for sentence in sentences:
+        claim = strip_citations(sentence)
+        marker = " ".join(sorted(content_terms(claim))) or claim.lower()
+        if marker in seen or (_is_claim(claim) and max_claims is not None and claims >= max_claims):
+            continue
+        seen.add(marker)
+        claims += _is_claim(claim)
+        kept.append(sentence)
+    return kept, len(sentences) - len(kept)
 
 
 def is_claim_verdict(verdict: SentenceVerdict) -> bool:

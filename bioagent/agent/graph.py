@@ -194,7 +194,11 @@ class _Nodes:
         embedder = self.parts.embedder if self.parts.embedder.name == index.embedder.name else index.embedder
         query_vector = embedder.encode_queries([query])[0]
         rows = self._chunk_rows(index)
-        vectors = index.dense.reconstruct([rows[str(h.metadata.get("chunk_id", h.id))] for h in hits])
+        found = [rows.get(str(h.metadata.get("chunk_id", h.id))) for h in hits]
+        if any(row is None for row in found):  # not a chunk of this store: encode the hit's text instead
+            vectors = embedder.encode_documents([f"{h.title}. {h.text}" if h.title else h.text for h in hits])
+        else:
+            vectors = index.dense.reconstruct([row for row in found if row is not None])
         return [(hit, float(vector @ query_vector)) for hit, vector in zip(hits, vectors)]
 
     def _chunk_rows(self, index: Index) -> dict[str, int]:

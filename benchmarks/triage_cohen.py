@@ -43,6 +43,11 @@ DEV_REVIEWS = {
     "SkeletalMuscleRelaxants", "Opiods",
 }  # fmt: skip
 METHODS = {"ours": "active", "baseline": "tfidf-lr"}
+# Ablations of ours (--ablations): without the criteria prior, and with empty records left at the intercept.
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "ours-no-prior": {"prior_weight": 0.0},
+    "ours-raw-empty": {"neutral_empty": False},
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -60,6 +65,9 @@ def parse_args() -> argparse.Namespace:
         help="Results folder; reviews already there with the same settings are not run again.",
     )  # fmt: skip
     parser.add_argument("--throughput", action="store_true", help="Also time `rank` on all records.")
+    parser.add_argument(
+        "--ablations", action="store_true", help="Also run ours without parts (see ABLATIONS)."
+    )
     return parser.parse_args()
 
 
@@ -67,6 +75,8 @@ def run_review(name: str, args: argparse.Namespace, embedder: Any, cache_dir: Pa
     """All seeds of both methods on one review; stored in OUT/reviews/<name>.json and reused by later runs."""
     path = args.out / "reviews" / f"{name}.json"
     setup = {"seeds": args.seeds, "retrain_every": args.retrain_every, "features": args.features}
+    if args.ablations:
+        setup["ablations"] = sorted(ABLATIONS)
     if path.exists():
         stored = json.loads(path.read_text(encoding="utf-8"))
         if stored["setup"] == setup:
@@ -75,11 +85,16 @@ def run_review(name: str, args: argparse.Namespace, embedder: Any, cache_dir: Pa
     labels = records.column_labels("label_included")
     y = np.array([labels[rid] for rid in records.ids])
     screener = Screener(records, load_criteria(CRITERIA / f"{name}.yaml"), embedder, cache_dir)
-    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in METHODS}
+    dense = {"dense_scale": 1.0 if embedder is not None else 0.0}
+    variants = [(label, method, dense) for label, method in METHODS.items()]
+    variants += [
+        (label, "active", {**dense, **options}) for label, options in ABLATIONS.items() if args.ablations
+    ]
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in variants}
     curves: dict[str, list[int]] = {}
     for seed in range(args.seeds):
-        for label, method in METHODS.items():
-            ranker = screener.ranker(method, seed=seed, dense_scale=1.0 if embedder is not None else 0.0)
+        for label, method, options in variants:
+            ranker = screener.ranker(method, seed=seed, **options)
             result = simulate(y, ranker, seed=seed, retrain_every=args.retrain_every)
             runs[label].append({"seed": seed, "seconds": result.seconds, **result.metrics})
             print(f"  {name} seed {seed} {label}: WSS@95 {result.metrics['wss@95']:.3f} ({result.seconds:.0f}s)",
@@ -115,9 +130,10 @@ def table(results: list[dict[str, Any]], features: str) -> str:
             f"| {r['review']}{mark} | {r['records']:,} | {r['includes']} | {wb:.3f} ± {sb:.3f} | {wo:.3f} ± {so:.3f} "
             f"| {wo - wb:+.3f} | {rb:.3f} ± {rsb:.3f} | {ro:.3f} ± {rso:.3f} |"
         )
+    held_out = [r for r in results if not r["dev"]]
     for label, subset in (
-        ("mean (14)", results),
-        ("mean, held-out † (5)", [r for r in results if not r["dev"]]),
+        (f"mean ({len(results)})", results),
+        (f"mean, held-out † ({len(held_out)})", held_out),
     ):
         if subset:
             lines.append(mean_row(label, subset))
@@ -136,6 +152,17 @@ def mean_row(label: str, results: list[dict[str, Any]]) -> str:
     (rb, rsb), (ro, rso) = cells[1]["baseline"], cells[1]["ours"]
     return (f"| **{label}** | | | **{wb:.3f}** ± {sb:.3f} | **{wo:.3f}** ± {so:.3f} | **{wo - wb:+.3f}** "
             f"| {rb:.3f} ± {rsb:.3f} | {ro:.3f} ± {rso:.3f} |")  # fmt: skip
+
+
+def ablation_table(results: list[dict[str, Any]]) -> str:
+    """Mean WSS@95 and recall@10% of every variant (mean over reviews and seeds)."""
+    labels = list(results[0]["runs"])
+    lines = ["| variant | mean WSS@95 | mean recall@10% |", "|---|---:|---:|"]
+    for label in labels:
+        wss = np.mean([spread(r["runs"][label], "wss@95")[0] for r in results])
+        recall = np.mean([spread(r["runs"][label], "recall@10%")[0] for r in results])
+        lines.append(f"| {label} | {wss:.3f} | {recall:.3f} |")
+    return "\n".join(lines)
 
 
 def plot(results: list[dict[str, Any]], out: Path) -> Path:
@@ -210,6 +237,8 @@ def main() -> None:
               f"ours {spread(r['runs']['ours'], 'wss@95')[0]:.3f}  ({time.perf_counter() - started:.0f}s)", flush=True)  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
     markdown = table(results, args.features)
+    if args.ablations:
+        markdown += "\n\n" + ablation_table(results)
     print()
     print(markdown)
     report = {"features": args.features, "seeds": args.seeds, "retrain_every": args.retrain_every,

@@ -204,3 +204,15 @@ def test_session_learns_from_labels(records, criteria, tmp_path: Path) -> None:
         session.label("2", "perhaps")
     with pytest.raises(BioagentError, match="no record with id"):
         session.label("nope", "include")
+
+
+def test_records_without_text_sit_at_the_prior_odds(records, criteria) -> None:
+    screener = Screener(records, criteria)
+    labeled, y = screener.label_arrays({"1": 1, "2": 1, "5": 0, "6": 0})
+    ranker = ActiveLearningRanker(screener.features, prior=screener.zero_shot.prior)
+    ranker.score(labeled, y)
+    empty = screener.index["9"]
+    assert ranker.decision_values is not None and ranker.decision_values[empty] == 0.0
+    raw = ActiveLearningRanker(screener.features, neutral_empty=False)
+    raw.score(labeled, y)
+    assert raw.decision_values is not None and raw.decision_values[empty] != 0.0  # the intercept

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -59,10 +59,14 @@ class Screener:
         )
 
     def ranker(
-        self, method: str, labels: Mapping[str, int] | None = None, seed: int = 0, dense_scale: float = 0.0
+        self,
+        method: str,
+        labels: Mapping[str, int] | None = None,
+        seed: int = 0,
+        **options: Any,
     ) -> Ranker:
         """The ranker for ``method``; ``auto`` learns from labels once both classes are present.
-        ``dense_scale`` > 0 adds the embeddings to the active learner's TF-IDF features."""
+        ``options`` go to :class:`ActiveLearningRanker` (e.g. ``dense_scale=1`` adds the embeddings)."""
         has_both = labels is not None and 0 < sum(labels.values()) < len(labels)
         if method in ("auto", "llm"):
             method = "active" if has_both else "zero-shot"
@@ -72,7 +76,7 @@ class Screener:
             return self.zero_shot
         if method == "active":
             prior = self.zero_shot.prior if self.zero_shot else None
-            return ActiveLearningRanker(self.features, prior=prior, seed=seed, dense_scale=dense_scale)
+            return ActiveLearningRanker(self.features, prior=prior, seed=seed, **options)
         if method == "tfidf-lr":
             return TfidfLogisticRanker(self.features, seed=seed)
         raise BioagentError(

@@ -130,11 +130,14 @@ class ActiveLearningRanker:
         dense_scale: float = 0.0,
         prior_weight: float = 1.5,
         seed: int = 0,
+        neutral_empty: bool = True,
     ) -> None:
         use_dense = features.dense is not None and dense_scale > 0
         self.name = "active+dense" if use_dense else "active"
         self.x = _stack(features, dense_scale) if use_dense else features.tfidf
         self.empty = np.array([not text.strip() for text in features.texts], dtype=bool)
+        if not neutral_empty:  # ablation: empty records keep the model's own value (the intercept)
+            self.empty[:] = False
         self.prior = None if prior is None else np.where(self.empty, 0.0, standardise(prior))
         self.c = c
         self.prior_weight = prior_weight

@@ -46,6 +46,14 @@ def test_sequences_raw_and_fasta() -> None:
     )  # too few distinct letters / too short
 
 
+def test_a_question_after_a_fasta_record_is_not_read_as_sequence() -> None:
+    fasta = f">query\n{TP53[:60]}\n{TP53[60:90]}"
+    assert find_sequences(f"{fasta}\nIs this protein disordered?") == [fasta]
+    assert find_sequences(f"{fasta}\nWHAT IS THIS PROTEIN") == [fasta]
+    blocks = f">q\n{TP53[:10]} {TP53[10:20]} {TP53[20:25]}\n"
+    assert find_sequences(blocks + "and its half-life?") == [blocks.strip()]
+
+
 def test_smiles_drugs_and_variants(recognizer: EntityRecognizer) -> None:
     found = recognizer.recognise(
         f"Is {ASPIRIN} toxic, and how does imatinib compare with gefitinib? TP53 R175H"

@@ -17,7 +17,13 @@ from bioagent.types import Document
 ACCESSION = re.compile(r"\b(?:[OPQ][0-9][A-Z0-9]{3}[0-9]|[A-NR-Z][0-9](?:[A-Z][A-Z0-9]{2}[0-9]){1,2})\b")
 VARIANT = re.compile(r"\b(?:p\.)?([ACDEFGHIKLMNPQRSTVWY])([1-9][0-9]{0,4})([ACDEFGHIKLMNPQRSTVWY*])\b")
 _RAW_SEQUENCE = re.compile(r"(?<![A-Za-z0-9])[ACDEFGHIKLMNPQRSTVWYXBZUO]{20,}(?![A-Za-z0-9])")
-_FASTA = re.compile(r"^>[^\n]*\n(?:[A-Za-z*\s]+)", re.MULTILINE)
+# A FASTA header, then sequence lines: one case of residue letters, optionally in space-separated blocks of 10+
+# (GenBank style); a line with short words ("WHAT IS THIS") or mixed case ends the record.
+_FASTA = re.compile(
+    r"^>[^\n]*\n(?:[ \t]*(?:(?:[ACDEFGHIKLMNPQRSTVWYXBZUO*]{10,} )*[ACDEFGHIKLMNPQRSTVWYXBZUO*]+"
+    r"|(?:[acdefghiklmnpqrstvwyxbzuo*]{10,} )*[acdefghiklmnpqrstvwyxbzuo*]+)[ \t]*(?:\n|$))+",
+    re.MULTILINE,
+)
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 _SMILES_TOKEN = re.compile(r"(?<!\S)[A-Za-z0-9@+\-\[\]()=#$/\\%.:]{3,}[?!,;]*(?!\S)")
 _SMILES_STRUCTURE = re.compile(r"[=#()\[\]@]|[A-Za-z][0-9]|[cnos][cnos1-9]")

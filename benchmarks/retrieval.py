@@ -10,6 +10,7 @@ The SciFact index is built once into .cache/benchmarks/scifact (embedding blocks
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import time
@@ -53,8 +54,15 @@ def evaluate(
     return ndcg, recall
 
 
-def scifact_index(settings: Settings, data: Path):
-    out = ROOT / ".cache/benchmarks/scifact"
+def read_queries(data: Path) -> dict[str, str]:
+    """SciFact claims by id (all splits; the qrels file picks the evaluated ones)."""
+    lines = (data / "scifact/beir_format/queries.jsonl").read_text().splitlines()
+    return {r["_id"]: r["text"] for r in map(json.loads, lines)}
+
+
+def scifact_index(settings: Settings, data: Path, out: Path | None = None):
+    """The SciFact index for ``settings``' embedder, built into ``out`` once (default .cache/benchmarks/scifact)."""
+    out = out or ROOT / ".cache/benchmarks/scifact"
     try:
         return index_layer.load_index(out, settings)
     except IndexLoadError:
@@ -126,12 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings.load()
     index = scifact_index(settings, args.data)
-    import json
-
-    queries = {
-        r["_id"]: r["text"]
-        for r in map(json.loads, (args.data / "scifact/beir_format/queries.jsonl").read_text().splitlines())
-    }
+    queries = read_queries(args.data)
     if args.tune:
         tune(index, queries, args.data)
         return

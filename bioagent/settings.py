@@ -26,9 +26,12 @@ class _Section(BaseModel):
 
 
 class EmbeddingSettings(_Section):
-    backend: Literal["sentence-transformers", "hash"] = Field(
+    backend: Literal["sentence-transformers", "onnx", "onnx-int8", "hash"] = Field(
         default="sentence-transformers",
-        description="'sentence-transformers' (real models) or 'hash' (deterministic feature hashing, for tests).",
+        description="'sentence-transformers' (torch), 'onnx' (the same model run by ONNX Runtime on CPU: same "
+        "vectors, faster; exported once into <cache_dir>/onnx), 'onnx-int8' (int8-quantised ONNX: fastest on CPU, "
+        "vectors differ slightly, so its indexes are separate), or 'hash' (deterministic feature hashing, for "
+        "tests). The ONNX backends need the 'onnx' extra and a local sentence-transformers folder.",
     )
     model: str = Field(
         default=DEFAULT_EMBEDDER,
@@ -42,6 +45,9 @@ class EmbeddingSettings(_Section):
     document_prefix: str = Field(default="", description="Text prepended to documents (e.g. 'passage: ').")
     device: str = Field(default="cpu", description="Torch device: 'cpu', 'cuda', 'mps'.")
     batch_size: int = Field(default=32, ge=1, description="Documents per encoder batch.")
+    onnx_threads: int = Field(
+        default=0, ge=0, description="ONNX Runtime intra-op threads (0: its default, one per physical core)."
+    )
     hash_dimension: int = Field(default=256, ge=8, description="Vector size of the 'hash' backend.")
     allow_download: bool = Field(
         default=False, description="Allow fetching models from the Hugging Face hub (off: offline only)."
@@ -49,12 +55,36 @@ class EmbeddingSettings(_Section):
 
 
 class IndexSettings(_Section):
-    kind: Literal["flat", "hnsw", "ivfpq"] = Field(default="flat", description="FAISS index type.")
+    kind: Literal["flat", "hnsw", "ivfflat", "ivfpq"] = Field(
+        default="flat",
+        description="FAISS index type: exact 'flat'; graph 'hnsw'; inverted lists 'ivfflat'; compressed 'ivfpq'.",
+    )
     hnsw_m: int = Field(default=32, ge=4, description="HNSW graph degree.")
+    hnsw_ef_construction: int = Field(default=40, ge=8, description="HNSW build breadth.")
     hnsw_ef_search: int = Field(default=128, ge=8, description="HNSW search breadth at query time.")
     ivf_nlist: int = Field(default=0, ge=0, description="IVF lists; 0 picks ~4*sqrt(n).")
+    train_sample: int = Field(
+        default=0,
+        ge=0,
+        description="Vectors IVF training uses (a seeded sample); 0 = 64 per list, at least 10,000.",
+    )
     pq_m: int = Field(default=48, ge=1, description="PQ sub-quantisers (must divide the dimension).")
+    pq_bits: int = Field(default=8, ge=4, le=12, description="Bits per PQ sub-quantiser code.")
     nprobe: int = Field(default=16, ge=1, description="IVF lists searched at query time.")
+    rerank: int = Field(
+        default=10,
+        ge=0,
+        description="IVF-PQ: keep exact vectors on disk (memory-mapped float16) and re-score rerank*k "
+        "candidates with them; 0 = PQ scores only (no extra disk).",
+    )
+    shard_vectors: int = Field(
+        default=0,
+        ge=0,
+        description="Split the FAISS index into files of at most this many vectors (0 = one).",
+    )
+    mmap: bool = Field(
+        default=False, description="Memory-map FAISS files when loading instead of reading them."
+    )
     chunk_words: int = Field(
         default=300,
         ge=20,
@@ -64,6 +94,40 @@ class IndexSettings(_Section):
     chunk_overlap: int = Field(default=50, ge=0, description="Words shared by consecutive chunks.")
     bm25_k1: float = Field(default=1.2, gt=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(default=0.75, ge=0, le=1, description="BM25 length normalisation.")
+
+
+class DistributedSettings(_Section):
+    engine: Literal["local", "ray"] = Field(
+        default="local",
+        description="Index build engine: 'local' (this process) or 'ray' (Ray Data actors; needs the "
+        "'distributed' extra).",
+    )
+    address: str | None = Field(
+        default=None,
+        description="Ray cluster to use: 'auto' (the one running on this machine), 'ray://host:port' (Ray Client) "
+        "or 'host:port' (the head's GCS); unset starts a local Ray instance for the build.",
+    )
+    num_workers: int = Field(
+        default=2,
+        ge=1,
+        description="Embedding actors (one model load each; one GPU each with device 'cuda').",
+    )
+    shard_size: int = Field(
+        default=128,
+        ge=1,
+        description="Chunk texts per shard: the unit of work, of retries and of resuming a stopped build "
+        "(small enough that the last shards keep every worker busy).",
+    )
+    connect_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Give up connecting to a Ray cluster (address) after this many seconds.",
+    )
+    max_retries: int = Field(
+        default=3,
+        ge=0,
+        description="Restarts of a crashed embedding actor, and retries of the shard it was embedding.",
+    )
 
 
 class RetrievalSettings(_Section):
@@ -208,6 +272,7 @@ class Settings(BaseSettings):
     uniprot: UniProtSettings = Field(default_factory=UniProtSettings)
     tools: ToolSettings = Field(default_factory=ToolSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    distributed: DistributedSettings = Field(default_factory=DistributedSettings)
 
     @classmethod
     def settings_customise_sources(

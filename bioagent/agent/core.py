@@ -309,7 +309,7 @@ def _embedder(literature: list[Index], proteins: Index | None, settings: Setting
     for index in [*literature, proteins]:
         if index is not None:
             return index.embedder
-    return load_embedder(settings.embedding)
+    return load_embedder(settings.embedding, settings.cache_dir)
 
 
 def _sequence_lookup(proteins: Index | None) -> Any:

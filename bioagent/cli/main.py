@@ -43,19 +43,43 @@ def index_build(
     input: list[Path] = typer.Option(..., "--input", "-i", help="Input file or folder (repeat for several)."),
     out: Path = typer.Option(..., "--out", "-o", help="Index folder to write (replaced only when complete)."),
     format: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
-    kind: str | None = typer.Option(None, "--kind", help="FAISS index: flat (default), hnsw or ivfpq."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="FAISS index: flat (default), hnsw, ivfflat or ivfpq."
+    ),
     id_column: str | None = typer.Option(None, help="CSV/JSONL column holding the record id."),
     title_column: str | None = typer.Option(None, help="CSV/JSONL column holding the title."),
     text_column: str | None = typer.Option(None, help="CSV/JSONL column holding the text."),
+    engine: str | None = typer.Option(
+        None,
+        "--engine",
+        help="local (this process, default) or ray (Ray Data actors; the 'distributed' extra).",
+    ),
+    address: str | None = typer.Option(
+        None, "--address", help="Ray cluster: auto | ray://host:port | host:port (default: a local instance)."
+    ),
+    num_workers: int | None = typer.Option(None, "--num-workers", help="Ray embedding actors (default 2)."),
+    device: str | None = typer.Option(
+        None, "--device", help="Embedding device: cpu, cuda (one GPU per actor)."
+    ),
     config: Path | None = ConfigOption,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each skipped record."),
 ) -> None:
-    """Read documents, embed them and write a FAISS + BM25 index with a manifest."""
+    """Read documents, embed them and write a FAISS + BM25 index with a manifest (locally or on Ray)."""
     from bioagent import index as index_layer
     from bioagent.api import read_inputs
 
     setup_logging(verbose)
-    settings = load_settings(config, index={"kind": kind} if kind else None)
+    distributed = {"engine": engine, "address": address, "num_workers": num_workers}
+    settings = load_settings(
+        config,
+        index={"kind": kind} if kind else None,
+        embedding={"device": device} if device else None,
+        distributed={key: value for key, value in distributed.items() if value is not None} or None,
+    )
+    if settings.distributed.engine == "ray":
+        from bioagent.index.ray_engine import ray_module
+
+        ray_module()  # a missing extra is reported before the input is read
     columns = _column_map(id_column, title_column, text_column)
     collected = read_inputs([(path, format, columns) for path in input], progress=True)
     _report_skipped(collected.errors)
@@ -111,6 +135,12 @@ def search(
     k: int = typer.Option(10, "-k", help="Hits per query."),
     mode: str = typer.Option("hybrid", "--mode", help="hybrid | dense | lexical"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    nprobe: int | None = typer.Option(None, help="IVF lists searched (index.nprobe)."),
+    ef_search: int | None = typer.Option(None, help="HNSW search breadth (index.hnsw_ef_search)."),
+    rerank: int | None = typer.Option(None, help="IVF-PQ re-scoring factor (index.rerank; 0 = off)."),
+    mmap: bool | None = typer.Option(
+        None, "--mmap/--no-mmap", help="Memory-map the FAISS files (index.mmap)."
+    ),
     config: Path | None = ConfigOption,
 ) -> None:
     """Search an index with one query, or a batch of BEIR queries (JSON lines out)."""
@@ -120,7 +150,8 @@ def search(
         raise BioagentError("give exactly one of --query TEXT or --queries FILE.jsonl")
     if mode not in ("hybrid", "dense", "lexical"):
         raise BioagentError(f"--mode must be hybrid, dense or lexical, not '{mode}'")
-    settings = load_settings(config)
+    breadth = {"nprobe": nprobe, "hnsw_ef_search": ef_search, "rerank": rerank, "mmap": mmap}
+    settings = load_settings(config, index={k: v for k, v in breadth.items() if v is not None} or None)
     index = index_layer.load_index(index_dir, settings)
     if queries is not None:
         _batch_search(index, queries, k, mode)

@@ -11,6 +11,7 @@ from pathlib import Path
 from bioagent.index.builder import AddReport, embed_texts
 from bioagent.index.builder import add_documents as _add_documents
 from bioagent.index.builder import build_index as _build_index
+from bioagent.index.distributed import build_index_distributed
 from bioagent.index.embedders import Embedder, HashEmbedder, load_embedder
 from bioagent.index.manifest import SourceInfo
 from bioagent.index.store import Index
@@ -41,12 +42,19 @@ def build_index(
     sources: Sequence[SourceInfo] = (),
     progress: bool = False,
 ) -> Index:
-    """Embed, index and write ``documents`` to ``out_dir`` with the configured embedder and index kind."""
+    """Embed, index and write ``documents`` to ``out_dir`` with the configured embedder and index kind.
+
+    With ``distributed.engine='ray'`` the embedding runs on Ray (see :mod:`bioagent.index.distributed`).
+    """
     settings = settings or Settings.load()
+    if settings.distributed.engine == "ray":
+        return build_index_distributed(
+            documents, out_dir, settings, embedder, sources=sources, progress=progress
+        )
     return _build_index(
         documents,
         out_dir,
-        embedder or load_embedder(settings.embedding),
+        embedder or load_embedder(settings.embedding, settings.cache_dir),
         settings.index,
         settings.retrieval,
         sources=sources,
@@ -65,7 +73,12 @@ def load_index(
     """Open an index folder; refused if it was built with a different embedder than the configured one."""
     settings = settings or Settings.load()
     return _load_index(
-        path, embedder or load_embedder(settings.embedding), settings.index, settings.retrieval, verify=verify
+        path,
+        embedder or load_embedder(settings.embedding, settings.cache_dir),
+        settings.index,
+        settings.retrieval,
+        verify=verify,
+        mmap=settings.index.mmap,
     )
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from bioagent.index.cache import EmbeddingCache, text_key
-from bioagent.index.dense import DenseStore
+from bioagent.index.dense import DenseStore, check_memory
 from bioagent.index.embedders import Embedder
 from bioagent.index.lexical import LexicalStore
 from bioagent.index.manifest import (
@@ -62,6 +62,19 @@ def build_index(
 ) -> Index:
     """Write a new index for ``documents`` to ``out_dir`` (replacing any index there only once complete)."""
     out_dir = Path(out_dir)
+    documents, chunks = prepare_chunks(documents, index_settings)
+    check_memory(len(chunks), embedder.dimension, index_settings)
+    vectors = embed_texts(embedder, chunks.texts, cache_dir=cache_dir, progress=progress)
+    dense = DenseStore.build(vectors, embedder.dimension, index_settings)
+    return _write(
+        out_dir, list(documents), chunks, dense, embedder, index_settings, retrieval, sources, progress
+    )
+
+
+def prepare_chunks(
+    documents: Sequence[Document], index_settings: IndexSettings
+) -> tuple[list[Document], ChunkTable]:
+    """The documents to index (later duplicates of an id dropped, with a warning) and their chunk table."""
     documents, duplicates = _unique(documents)
     if duplicates:
         logger.warning(
@@ -70,11 +83,7 @@ def build_index(
     chunks = ChunkTable()
     chunk_docs, rows = _chunk(documents, index_settings)
     chunks.extend(chunk_docs, rows)
-    vectors = embed_texts(embedder, chunks.texts, cache_dir=cache_dir, progress=progress)
-    dense = DenseStore.build(vectors, embedder.dimension, index_settings)
-    return _write(
-        out_dir, list(documents), chunks, dense, embedder, index_settings, retrieval, sources, progress
-    )
+    return documents, chunks
 
 
 def add_documents(
@@ -92,6 +101,7 @@ def add_documents(
     chunk_docs, rows = _chunk(fresh, index_settings, first_row=len(index.documents))
     chunks = ChunkTable(list(index.chunks.ids), list(index.chunks.doc), list(index.chunks.texts))
     chunks.extend(chunk_docs, rows)
+    check_memory(len(chunks), index.embedder.dimension, index_settings)
     vectors = embed_texts(
         index.embedder, [c.full_text() for c in chunk_docs], cache_dir=cache_dir, progress=progress
     )
@@ -160,6 +170,7 @@ def _write(
     sources: Sequence[SourceInfo],
     progress: bool,
     created_at: str | None = None,
+    build: dict[str, str | int] | None = None,
 ) -> Index:
     out_dir.mkdir(parents=True, exist_ok=True)
     data_dir = new_data_dir(out_dir)
@@ -174,7 +185,7 @@ def _write(
             created_at=created_at or now_iso(),
             updated_at=now_iso(),
             data_dir=data_dir.name,
-            embedder=EmbedderInfo(name=embedder.name, dimension=embedder.dimension),
+            embedder=EmbedderInfo(name=embedder.name, dimension=dense.dimension),
             dense_kind=index_settings.kind,
             dense_params=_dense_params(index_settings),
             lexical={
@@ -189,6 +200,7 @@ def _write(
             chunks=len(chunks),
             sources=list(sources),
             checksums=checksum_files(data_dir),
+            build=build or {},
         )
         commit_manifest(out_dir, manifest)
     except BaseException:
@@ -227,6 +239,14 @@ def _unique(
 def _dense_params(settings: IndexSettings) -> dict[str, float | int | str]:
     if settings.kind == "hnsw":
         return {"m": settings.hnsw_m, "ef_search": settings.hnsw_ef_search}
+    if settings.kind == "ivfflat":
+        return {"nlist": settings.ivf_nlist, "nprobe": settings.nprobe}
     if settings.kind == "ivfpq":
-        return {"nlist": settings.ivf_nlist, "pq_m": settings.pq_m, "nprobe": settings.nprobe}
+        return {
+            "nlist": settings.ivf_nlist,
+            "pq_m": settings.pq_m,
+            "pq_bits": settings.pq_bits,
+            "nprobe": settings.nprobe,
+            "rerank": settings.rerank,
+        }
     return {}

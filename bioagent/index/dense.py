@@ -127,11 +127,13 @@ class DenseStore:
         """The stored vectors of ``rows`` (exact when kept on disk; approximate for IVF-PQ otherwise)."""
         if self.exact is not None:
             return np.asarray(self.exact[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
-        out = np.zeros((len(rows), self.dimension), dtype=np.float32)
+        wanted = np.asarray(rows, dtype=np.int64)
+        out = np.zeros((len(wanted), self.dimension), dtype=np.float32)
         offsets = self._offsets()
-        for position, row in enumerate(rows):
-            shard = int(np.searchsorted(offsets, row, side="right")) - 1
-            out[position] = self.shards[shard].reconstruct(int(row - offsets[shard]))
+        shard_of = np.searchsorted(offsets, wanted, side="right") - 1
+        for number in np.unique(shard_of):
+            here = shard_of == number
+            out[here] = self.shards[number].reconstruct_batch(wanted[here] - offsets[number])
         return out
 
     def _offsets(self) -> NDArray[np.int64]:

@@ -75,6 +75,14 @@ def retrieval_query(question: str, entities: Entities) -> str:
     return re.sub(r"\s+", " ", query).strip()
 
 
+def retrieval_plan(question: str, entities: Entities) -> Plan:
+    """The plan every planner starts from: search both indexes for the question, fetch named proteins."""
+    query = retrieval_query(question, entities)
+    plan = Plan(literature_query=query or None, protein_query=query or None, protein_ids=entities.protein_ids)
+    plan.rationale.append(f"Entities: {entities.describe()}".replace("\n", "; "))
+    return plan
+
+
 def _asks(kind: str, question: str) -> bool:
     return re.search(_KEYWORDS[kind], question, re.IGNORECASE) is not None
 
@@ -90,11 +98,7 @@ class RulesPlanner:
         self.variant_model = variant_model
 
     def plan(self, question: str, entities: Entities, tools: Mapping[str, BaseTool]) -> Plan:
-        query = retrieval_query(question, entities)
-        plan = Plan(
-            literature_query=query or None, protein_query=query or None, protein_ids=entities.protein_ids
-        )
-        plan.rationale.append(f"Entities: {entities.describe()}".replace("\n", "; "))
+        plan = retrieval_plan(question, entities)
         calls = self._sequence_calls(question, entities, plan) + self._drug_calls(question, entities)
         for call in calls:
             if call.name not in tools:
@@ -157,11 +161,7 @@ class ToolCallingPlanner:
         self.max_calls = max_calls
 
     def plan(self, question: str, entities: Entities, tools: Mapping[str, BaseTool]) -> Plan:
-        query = retrieval_query(question, entities)
-        plan = Plan(
-            literature_query=query or None, protein_query=query or None, protein_ids=entities.protein_ids
-        )
-        plan.rationale.append(f"Entities: {entities.describe()}".replace("\n", "; "))
+        plan = retrieval_plan(question, entities)
         if not tools:
             return plan
         system, user = load_prompt("planner").render(question=question, entities=entities.describe())

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 import typer
+from agent_corpus import corpus_documents
 from typer.testing import CliRunner
 
 from bioagent.agent import evaluation
 from bioagent.cli.ask_cmd import ask_command, eval_app
 from bioagent.index import build_index
 from bioagent.settings import Settings
-from bioagent.types import Answer, Document, Evidence, SentenceVerdict
+from bioagent.types import Answer, Evidence, SentenceVerdict
 
-CORPUS = json.loads((Path(__file__).parent / "fixtures/agent/corpus.json").read_text(encoding="utf-8"))
 QUESTION = "Do mitochondria play a role in remodelling lace plant leaves during programmed cell death?"
 HASH_ENV = {
     "BIOAGENT_EMBEDDING__BACKEND": "hash",
@@ -37,7 +37,7 @@ def index_dirs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     root = tmp_path_factory.mktemp("cli")
     settings = Settings.load(embedding={"backend": "hash"}, cache_dir=root / "cache")
     for name in ("literature", "proteins"):
-        build_index([Document(**d) for d in CORPUS[name]], root / name, settings)
+        build_index(corpus_documents(name), root / name, settings)
     return ["--index", str(root / "literature"), "--index", str(root / "proteins")]
 
 

@@ -3,24 +3,22 @@ same model behind a real OpenAI-compatible server on loopback (``python -m llama
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
+from agent_corpus import build_agent_indexes
 
 from bioagent.agent import Agent
 from bioagent.agent.evidence import find_citations
 from bioagent.errors import BioagentError
-from bioagent.index import build_index
 from bioagent.llm import smollm2_gguf_path
 from bioagent.settings import Settings
-from bioagent.types import Answer, Document
+from bioagent.types import Answer
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("llama_cpp")
@@ -30,7 +28,6 @@ try:
 except BioagentError as exc:
     pytest.skip(f"the embedded model is not installed: {exc}", allow_module_level=True)
 
-CORPUS = json.loads((Path(__file__).parent / "fixtures/agent/corpus.json").read_text(encoding="utf-8"))
 MITO_QUESTION = "Do mitochondria play a role in remodelling lace plant leaves during programmed cell death?"
 
 
@@ -42,13 +39,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def indexes(settings: Settings) -> tuple[Any, Any]:
-    literature = build_index(
-        [Document(**d) for d in CORPUS["literature"]], settings.literature_index_path(), settings
-    )
-    proteins = build_index(
-        [Document(**d) for d in CORPUS["proteins"]], settings.protein_index_path(), settings
-    )
-    return literature, proteins
+    return build_agent_indexes(settings)
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from agent_corpus import CORPUS, build_agent_indexes
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
@@ -22,7 +22,6 @@ from bioagent.llm import ScriptedChatModel
 from bioagent.settings import Settings
 from bioagent.types import Document
 
-CORPUS = json.loads((Path(__file__).parent / "fixtures/agent/corpus.json").read_text(encoding="utf-8"))
 TP53_SEQUENCE = CORPUS["proteins"][0]["metadata"]["sequence"]
 MITO_QUESTION = "Do mitochondria play a role in remodelling lace plant leaves during programmed cell death?"
 MITO_REPLY = (
@@ -55,13 +54,7 @@ def settings(root: Path) -> Settings:
 
 @pytest.fixture(scope="module")
 def indexes(settings: Settings) -> tuple[Any, Any]:
-    literature = build_index(
-        [Document(**d) for d in CORPUS["literature"]], settings.literature_index_path(), settings
-    )
-    proteins = build_index(
-        [Document(**d) for d in CORPUS["proteins"]], settings.protein_index_path(), settings
-    )
-    return literature, proteins
+    return build_agent_indexes(settings)
 
 
 class SequenceInput(BaseModel):

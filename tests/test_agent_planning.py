@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+from agent_corpus import CORPUS, corpus_documents
 from langchain_core.messages import AIMessage
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel
@@ -16,16 +15,14 @@ from bioagent.agent.planner import RulesPlanner, ToolCallingPlanner, choose_plan
 from bioagent.agent.prompts import available_prompts, load_prompt, parse_prompt
 from bioagent.errors import ConfigError
 from bioagent.llm import ScriptedChatModel
-from bioagent.types import Document
 
-CORPUS = json.loads((Path(__file__).parent / "fixtures/agent/corpus.json").read_text(encoding="utf-8"))
 TP53 = CORPUS["proteins"][0]["metadata"]["sequence"]
 ASPIRIN = "CC(=O)OC1=CC=CC=C1C(=O)O"
 
 
 @pytest.fixture(scope="module")
 def recognizer() -> EntityRecognizer:
-    return EntityRecognizer([Document(**d) for d in CORPUS["proteins"]], drug_names=["Imatinib", "Aspirin"])
+    return EntityRecognizer(corpus_documents("proteins"), drug_names=["Imatinib", "Aspirin"])
 
 
 def test_genes_accessions_and_protein_names(recognizer: EntityRecognizer) -> None:

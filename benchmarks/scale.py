@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from retrieval import scifact_index  # noqa: E402
+from retrieval import read_queries, scifact_index  # noqa: E402
 
 from bioagent.index.dense import DenseStore, bytes_per_vector, faiss_module  # noqa: E402
 from bioagent.settings import IndexSettings, Settings  # noqa: E402
@@ -57,16 +57,10 @@ def parse_args() -> argparse.Namespace:
 # ---------------------------------------------------------------- (a) FAISS at scale
 
 
-def real_vectors(data: Path, n_queries: int) -> tuple[np.ndarray, np.ndarray]:
+def real_vectors(index: Any, data: Path, n_queries: int) -> tuple[np.ndarray, np.ndarray]:
     """Real MiniLM vectors: SciFact abstracts (from the benchmark index) and SciFact queries."""
-    settings = Settings.load()
-    index = scifact_index(settings, data)
     documents = index.dense.reconstruct(list(range(index.dense.size)))
-    texts = [
-        json.loads(line)["text"]
-        for line in (data / "scifact/beir_format/queries.jsonl").read_text().splitlines()
-    ]
-    queries = index.embedder.encode_queries(texts[:n_queries])
+    queries = index.embedder.encode_queries(list(read_queries(data).values())[:n_queries])
     return documents, queries
 
 
@@ -116,10 +110,10 @@ def timed_search(store: DenseStore, queries: np.ndarray, timed: int) -> tuple[np
     return rows, statistics.median(times), times[int(0.95 * (len(times) - 1))]
 
 
-def faiss_part(args: argparse.Namespace) -> list[dict[str, Any]]:
+def faiss_part(args: argparse.Namespace, scifact: Any) -> list[dict[str, Any]]:
     faiss = faiss_module()
     faiss.omp_set_num_threads(2)
-    base, queries = real_vectors(args.data, args.queries)
+    base, queries = real_vectors(scifact, args.data, args.queries)
     vectors = synthetic_corpus(base, args.vectors)
     print(
         f"(a) {len(vectors):,} vectors of dimension {vectors.shape[1]}, {len(queries)} real SciFact queries"
@@ -222,9 +216,8 @@ def _hours(texts_per_s: float) -> float:
     return round(PUBMED_ABSTRACTS / texts_per_s / 3600, 1)
 
 
-def per_document_bytes(data: Path) -> dict[str, float]:
+def per_document_bytes(index: Any) -> dict[str, float]:
     """Bytes per abstract of each part of the SciFact benchmark index folder (300-word chunks)."""
-    index = scifact_index(Settings.load(), data)
     folder = index.path / index.manifest.data_dir
     parts = {"documents": "documents.jsonl", "chunk table": "chunks.jsonl", "BM25": "bm25"}
     sizes = {}
@@ -269,11 +262,12 @@ def memory_table(results: dict[str, Any]) -> list[dict[str, Any]]:
 def main() -> None:
     args = parse_args()
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    scifact = scifact_index(Settings.load(), args.data)
     if args.part in ("all", "faiss"):
-        results["faiss"] = faiss_part(args)
+        results["faiss"] = faiss_part(args, scifact)
     if args.part in ("all", "embedding"):
         results["embedding"] = embedding_part(args)
-    results["per_document_bytes"] = per_document_bytes(args.data)
+    results["per_document_bytes"] = per_document_bytes(scifact)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
     if args.part in ("all", "project"):

@@ -9,6 +9,8 @@ grams + logistic regression, certainty sampling). It prints per-review and mean 
     python benchmarks/triage_cohen.py                       # 5 seeds, TF-IDF features (the quoted figures)
     python benchmarks/triage_cohen.py --features dense      # + MiniLM vectors (embeddings cached in .cache/)
     python benchmarks/triage_cohen.py --throughput          # also time `rank` on all 15k records
+    python benchmarks/triage_cohen.py --jobs 2              # simulations in two processes
+    python benchmarks/triage_cohen.py --zero-shot           # only the criteria-alone ranking (no labels)
 
 The criteria YAMLs in benchmarks/triage_criteria/ were written from the review names only. Records without
 title and abstract stay in (they are 3% of the records and 2% of the includes).
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import time
 import warnings
 from pathlib import Path
@@ -66,43 +69,109 @@ def parse_args() -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--throughput", action="store_true", help="Also time `rank` on all records.")
     parser.add_argument(
+        "--zero-shot", action="store_true",
+        help="Only score the zero-shot ranking (criteria alone, no labels): AUC and WSS@95 per review.",
+    )  # fmt: skip
+    parser.add_argument("--jobs", type=int, default=1, help="Simulations run in this many processes.")
+    parser.add_argument(
         "--ablations", action="store_true", help="Also run ours without parts (see ABLATIONS)."
     )
     return parser.parse_args()
 
 
-def run_review(name: str, args: argparse.Namespace, embedder: Any, cache_dir: Path) -> dict[str, Any]:
-    """All seeds of both methods on one review; stored in OUT/reviews/<name>.json and reused by later runs."""
-    path = args.out / "reviews" / f"{name}.json"
+def review_setup(args: argparse.Namespace) -> dict[str, Any]:
+    """What a stored review result depends on; a stored result with another setup is run again."""
     setup = {"seeds": args.seeds, "retrain_every": args.retrain_every, "features": args.features}
     if args.ablations:
         setup["ablations"] = sorted(ABLATIONS)
+    return setup
+
+
+def stored_review(name: str, args: argparse.Namespace) -> dict[str, Any] | None:
+    path = args.out / "reviews" / f"{name}.json"
     if path.exists():
         stored = json.loads(path.read_text(encoding="utf-8"))
-        if stored["setup"] == setup:
+        if stored["setup"] == review_setup(args):
             return stored
+    return None
+
+
+def variants(args: argparse.Namespace) -> list[tuple[str, str, dict[str, Any]]]:
+    """(label, method, ranker options) for ours, the baseline and the requested ablations."""
+    dense = {"dense_scale": 1.0 if args.features == "dense" else 0.0}
+    found = [(label, method, dense) for label, method in METHODS.items()]
+    return found + [
+        (label, "active", {**dense, **options}) for label, options in ABLATIONS.items() if args.ablations
+    ]
+
+
+def load_review(name: str, args: argparse.Namespace) -> tuple[Screener, np.ndarray]:
+    """The review's screener (features + criteria prior) and its final-inclusion labels."""
     records = load_records(args.data / f"{name}.csv")
     labels = records.column_labels("label_included")
     y = np.array([labels[rid] for rid in records.ids])
-    screener = Screener(records, load_criteria(CRITERIA / f"{name}.yaml"), embedder, cache_dir)
-    dense = {"dense_scale": 1.0 if embedder is not None else 0.0}
-    variants = [(label, method, dense) for label, method in METHODS.items()]
-    variants += [
-        (label, "active", {**dense, **options}) for label, options in ABLATIONS.items() if args.ablations
-    ]
-    runs: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in variants}
-    curves: dict[str, list[int]] = {}
-    for seed in range(args.seeds):
-        for label, method, options in variants:
-            ranker = screener.ranker(method, seed=seed, **options)
-            result = simulate(y, ranker, seed=seed, retrain_every=args.retrain_every)
-            runs[label].append({"seed": seed, "seconds": result.seconds, **result.metrics})
-            print(f"  {name} seed {seed} {label}: WSS@95 {result.metrics['wss@95']:.3f} ({result.seconds:.0f}s)",
-                  flush=True)  # fmt: skip
-            if seed == 0:
-                curves[label] = result.found
-    review = {"review": name, "records": len(y), "includes": int(y.sum()), "dev": name in DEV_REVIEWS,
-              "setup": setup, "runs": runs, "curves": curves}  # fmt: skip
+    embedder, cache_dir = shared_embedder(args)
+    return Screener(records, load_criteria(CRITERIA / f"{name}.yaml"), embedder, cache_dir), y
+
+
+_EMBEDDER: dict[str, Any] = {}
+
+
+def shared_embedder(args: argparse.Namespace) -> tuple[Any, Path]:
+    """The embedding model for ``--features dense`` (None otherwise), loaded once per process."""
+    settings = Settings.load()
+    if args.features == "dense" and "model" not in _EMBEDDER:
+        from bioagent.index.embedders import load_embedder
+
+        _EMBEDDER["model"] = load_embedder(settings.embedding)
+    return _EMBEDDER.get("model"), settings.cache_dir / "triage"
+
+
+def simulate_one(job: tuple[str, int, str, argparse.Namespace]) -> dict[str, Any]:
+    """One seed of one variant on one review."""
+    warnings.filterwarnings("ignore", category=UserWarning)
+    name, seed, label, args = job
+    method, options = {v[0]: v[1:] for v in variants(args)}[label]
+    screener, y = load_review(name, args)
+    result = simulate(
+        y, screener.ranker(method, seed=seed, **options), seed=seed, retrain_every=args.retrain_every
+    )
+    print(
+        f"  {name} seed {seed} {label}: WSS@95 {result.metrics['wss@95']:.3f} ({result.seconds:.0f}s)",
+        flush=True,
+    )
+    return {"review": name, "seed": seed, "label": label, "found": result.found, "records": len(y),
+            "includes": int(y.sum()), "run": {"seed": seed, "seconds": result.seconds, **result.metrics}}  # fmt: skip
+
+
+def run_reviews(names: list[str], args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Every seed of every variant on the reviews not stored yet, in ``--jobs`` processes (largest reviews
+    first); each review is written to OUT/reviews/<name>.json as soon as all its runs are done."""
+    done = {name: review for name in names if (review := stored_review(name, args)) is not None}
+    labels = [label for label, _, _ in variants(args)]
+    jobs = [(name, seed, label, args) for name in names if name not in done
+            for seed in range(args.seeds) for label in labels]  # fmt: skip
+    jobs.sort(key=lambda job: -(args.data / f"{job[0]}.csv").stat().st_size)
+    pending: dict[str, list[dict[str, Any]]] = {}
+    with multiprocessing.get_context("spawn").Pool(max(1, args.jobs)) as pool:
+        for outcome in pool.imap_unordered(simulate_one, jobs):
+            runs = pending.setdefault(outcome["review"], [])
+            runs.append(outcome)
+            if len(runs) == args.seeds * len(labels):
+                done[outcome["review"]] = save_review(runs, args)
+    return done
+
+
+def save_review(outcomes: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    outcomes = sorted(outcomes, key=lambda o: o["seed"])
+    name = outcomes[0]["review"]
+    review = {
+        "review": name, "records": outcomes[0]["records"], "includes": outcomes[0]["includes"],
+        "dev": name in DEV_REVIEWS, "setup": review_setup(args),
+        "runs": {label: [o["run"] for o in outcomes if o["label"] == label] for label, _, _ in variants(args)},
+        "curves": {o["label"]: o["found"] for o in outcomes if o["seed"] == 0},
+    }  # fmt: skip
+    path = args.out / "reviews" / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(review) + "\n", encoding="utf-8")
     return review
@@ -217,25 +286,75 @@ def throughput(args: argparse.Namespace, settings: Settings, embedder: Any) -> d
     return figures
 
 
+ZERO_SHOT_VARIANTS = (
+    "TF-IDF only",
+    "TF-IDF + MiniLM (default)",
+    "… minus similarity to the exclusion criteria",
+    "… with empty records scored as similar as their (empty) text",
+)
+
+
+def zero_shot(names: list[str], args: argparse.Namespace) -> tuple[str, str]:
+    """AUC and WSS@95 of the criteria-only ranking (what `rank` gives before any label): per review and the
+    mean of each variant in ZERO_SHOT_VARIANTS (the last two are ablations of the default)."""
+    from sklearn.metrics import roc_auc_score
+
+    from bioagent.index.embedders import load_embedder
+    from bioagent.triage.metrics import summarise
+    from bioagent.triage.rankers import ZeroShotRanker, standardise
+
+    settings = Settings.load()
+    embedder = load_embedder(settings.embedding)
+    header = "| review | " + " | ".join(
+        f"AUC {n + 1} | WSS@95 {n + 1}" for n in range(len(ZERO_SHOT_VARIANTS))
+    )
+    lines = [header + " |", "|---" + "|---:" * 2 * len(ZERO_SHOT_VARIANTS) + "|"]
+    figures: list[list[float]] = []
+    for name in names:
+        records = load_records(args.data / f"{name}.csv")
+        labels = records.column_labels("label_included")
+        y = np.array([labels[rid] for rid in records.ids])
+        criteria = load_criteria(CRITERIA / f"{name}.yaml")
+        lexical = Screener(records, criteria).zero_shot.prior
+        screener = Screener(records, criteria, embedder, settings.cache_dir / "triage")
+        dense = screener.zero_shot.prior
+        exclusion = screener.features.dense @ embedder.encode_queries(criteria.exclusion).T
+        scores = (
+            lexical,
+            dense,
+            dense - 0.25 * standardise(exclusion.max(axis=1)),
+            ZeroShotRanker.similarity(screener.features, criteria, dense_weight=0.5),
+        )
+        row = []
+        for score in scores:
+            order = np.lexsort((np.arange(y.size), -score))
+            row += [float(roc_auc_score(y, score)), summarise([int(y[i]) for i in order])["wss@95"]]
+        figures.append(row)
+        lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in row) + " |")
+    means = np.mean(figures, axis=0)
+    lines.append("| **mean** | " + " | ".join(f"**{v:.3f}**" for v in means) + " |")
+    legend = "\n".join(f"{n + 1}. {label}" for n, label in enumerate(ZERO_SHOT_VARIANTS))
+    summary = ["| zero-shot ranking (no labels) | mean AUC | mean WSS@95 |", "|---|---:|---:|"] + [
+        f"| {label} | {means[2 * n]:.3f} | {means[2 * n + 1]:.3f} |"
+        for n, label in enumerate(ZERO_SHOT_VARIANTS)
+    ]
+    return "\n".join(summary), legend + "\n\n" + "\n".join(lines)
+
+
 def main() -> None:
     args = parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
-    settings = Settings.load()
-    cache_dir = settings.cache_dir / "triage"
-    embedder = None
-    if args.features == "dense":
-        from bioagent.index.embedders import load_embedder
-
-        embedder = load_embedder(settings.embedding)
     names = REVIEWS if args.reviews == "all" else args.reviews.split(",")
-    results = []
-    started = time.perf_counter()
-    for name in names:
-        results.append(run_review(name, args, embedder, cache_dir))
-        r = results[-1]
-        print(f"{name:<24} baseline {spread(r['runs']['baseline'], 'wss@95')[0]:.3f}  "
-              f"ours {spread(r['runs']['ours'], 'wss@95')[0]:.3f}  ({time.perf_counter() - started:.0f}s)", flush=True)  # fmt: skip
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.zero_shot:
+        summary, per_review = zero_shot(names, args)
+        print(per_review + "\n\n" + summary)
+        (args.out / "zero_shot.md").write_text(summary + "\n\n" + per_review + "\n", encoding="utf-8")
+        return
+    started = time.perf_counter()
+    done = run_reviews(names, args)
+    results = [done[name] for name in names]
+    print(f"simulations finished in {time.perf_counter() - started:.0f}s")
     markdown = table(results, args.features)
     if args.ablations:
         markdown += "\n\n" + ablation_table(results)
@@ -245,7 +364,7 @@ def main() -> None:
               "simulation_seconds": round(sum(run["seconds"] for r in results for m in METHODS for run in r["runs"][m]), 1),
               "results": [{k: v for k, v in r.items() if k != "curves"} for r in results]}  # fmt: skip
     if args.throughput:
-        report["throughput"] = throughput(args, settings, embedder)
+        report["throughput"] = throughput(args, Settings.load(), shared_embedder(args)[0])
         print("\nrank throughput:", json.dumps(report["throughput"]))
     (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     (args.out / "table.md").write_text(markdown + "\n", encoding="utf-8")

@@ -48,6 +48,16 @@ def test_zero_shot_without_embedder_is_lexical(records, criteria) -> None:
     assert "similarity" in decisions[0].model and "hash" not in decisions[0].model
 
 
+def test_zero_shot_scores_empty_records_neutral_and_ignores_exclusions(records, criteria) -> None:
+    screener = Screener(records, criteria, HashEmbedder(64))
+    prior = screener.zero_shot.prior
+    empty = screener.index["9"]
+    assert prior[empty] == 0.0  # nothing to judge: the middle of the scale, not the bottom
+    assert prior.min() < 0 < prior.max()
+    without_exclusions = criteria.model_copy(update={"exclusion": []})
+    assert np.allclose(ZeroShotRanker(screener.features, without_exclusions).prior, prior)
+
+
 def test_every_check_quotes_a_sentence_of_the_record(records, criteria) -> None:
     decisions = triage(records, criteria, embedder=HashEmbedder(64))
     by_id = {d.record_id: d for d in decisions}

@@ -1,6 +1,7 @@
 """Rankers: one interface, ``score(labeled, y) -> one score per record`` (higher = screen earlier).
 
-- :class:`ZeroShotRanker` compares each record with the criteria (dense + lexical similarity); needs no labels.
+- :class:`ZeroShotRanker` compares each record with the topic and inclusion criteria (dense + lexical
+  similarity); needs no labels.
 - :class:`ActiveLearningRanker` (ours) retrains a class-balanced logistic regression on TF-IDF + dense features
   on the labels so far, blended with the zero-shot prior while few includes are known.
 - :class:`TfidfLogisticRanker` is the reference baseline (TF-IDF 1-2 grams + logistic regression, certainty
@@ -64,33 +65,29 @@ def logistic_scores(x: Any, labeled: np.ndarray, y: np.ndarray, c: float, seed: 
 
 
 class ZeroShotRanker:
-    """Similarity of each record to the topic and inclusion criteria, minus similarity to exclusion criteria."""
+    """Similarity of each record to the topic and inclusion criteria (dense + lexical, each standardised).
 
-    def __init__(
-        self,
-        features: Features,
-        criteria: Criteria,
-        dense_weight: float = 0.5,
-        exclusion_weight: float = 0.25,
-    ) -> None:
+    Records without title or abstract get 0, the middle of the scale: nothing in them says on- or off-topic.
+    Exclusion criteria do not lower the score: they read like the topic ("healthy-volunteer pharmacokinetic
+    study of these drugs"), so on the 14 Cohen 2006 reviews subtracting similarity to them ranked includes lower
+    (``python benchmarks/triage_cohen.py --zero-shot``). They still decide the criterion checks shown with each
+    record.
+    """
+
+    def __init__(self, features: Features, criteria: Criteria, dense_weight: float = 0.5) -> None:
         self.name = "zero-shot"
-        self.prior = self._similarity(features, criteria, dense_weight, exclusion_weight)
+        empty = np.array([not text.strip() for text in features.texts], dtype=bool)
+        self.prior = np.where(empty, 0.0, self.similarity(features, criteria, dense_weight))
 
     @staticmethod
-    def _similarity(
-        features: Features, criteria: Criteria, dense_weight: float, exclusion_weight: float
-    ) -> np.ndarray:
+    def similarity(features: Features, criteria: Criteria, dense_weight: float) -> np.ndarray:
+        """Standardised similarity to the topic and inclusion criteria, empty records included as they are."""
         query = features.vectorizer.transform([criteria.query_text()])
-        lexical = np.asarray((features.tfidf @ query.T).todense()).ravel()
+        lexical = standardise(np.asarray((features.tfidf @ query.T).todense()).ravel())
         if features.dense is None or features.embedder is None:
-            return standardise(lexical)
-        queries = [criteria.query_text(), *criteria.exclusion]
-        vectors = features.embedder.encode_queries(queries)
-        dense = features.dense @ vectors[0]
-        score = dense_weight * standardise(dense) + (1 - dense_weight) * standardise(lexical)
-        if criteria.exclusion:
-            score -= exclusion_weight * standardise((features.dense @ vectors[1:].T).max(axis=1))
-        return score
+            return lexical
+        dense = features.dense @ features.embedder.encode_queries([criteria.query_text()])[0]
+        return dense_weight * standardise(dense) + (1 - dense_weight) * lexical
 
     def score(self, labeled: np.ndarray, y: np.ndarray) -> np.ndarray:
         return self.prior

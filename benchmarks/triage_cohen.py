@@ -19,6 +19,7 @@ title and abstract stay in (they are 3% of the records and 2% of the includes).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import time
@@ -30,7 +31,9 @@ import numpy as np
 
 from bioagent.settings import Settings
 from bioagent.triage import load_criteria, load_records
+from bioagent.triage.criteria import Criteria
 from bioagent.triage.engine import Screener
+from bioagent.triage.records import RecordSet
 from bioagent.triage.simulate import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,13 +108,19 @@ def variants(args: argparse.Namespace) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-def load_review(name: str, args: argparse.Namespace) -> tuple[Screener, np.ndarray]:
-    """The review's screener (features + criteria prior) and its final-inclusion labels."""
+def read_review(name: str, args: argparse.Namespace) -> tuple[RecordSet, Criteria, np.ndarray]:
+    """The review's records, its criteria YAML and its final-inclusion labels (0/1 per record)."""
     records = load_records(args.data / f"{name}.csv")
     labels = records.column_labels("label_included")
     y = np.array([labels[rid] for rid in records.ids])
+    return records, load_criteria(CRITERIA / f"{name}.yaml"), y
+
+
+def load_review(name: str, args: argparse.Namespace) -> tuple[Screener, np.ndarray]:
+    """The review's screener (features + criteria prior) and its final-inclusion labels."""
+    records, criteria, y = read_review(name, args)
     embedder, cache_dir = shared_embedder(args)
-    return Screener(records, load_criteria(CRITERIA / f"{name}.yaml"), embedder, cache_dir), y
+    return Screener(records, criteria, embedder, cache_dir), y
 
 
 _EMBEDDER: dict[str, Any] = {}
@@ -266,7 +275,6 @@ def plot(results: list[dict[str, Any]], out: Path) -> Path:
 def throughput(args: argparse.Namespace, settings: Settings, embedder: Any) -> dict[str, float]:
     """Records per second for `rank` (zero-shot, similarity evidence) over all reviews' records at once."""
     from bioagent.triage import triage
-    from bioagent.triage.records import RecordSet
 
     docs = []
     for name in REVIEWS:
@@ -311,13 +319,12 @@ def zero_shot(names: list[str], args: argparse.Namespace) -> tuple[str, str]:
     lines = [header + " |", "|---" + "|---:" * 2 * len(ZERO_SHOT_VARIANTS) + "|"]
     figures: list[list[float]] = []
     for name in names:
-        records = load_records(args.data / f"{name}.csv")
-        labels = records.column_labels("label_included")
-        y = np.array([labels[rid] for rid in records.ids])
-        criteria = load_criteria(CRITERIA / f"{name}.yaml")
-        lexical = Screener(records, criteria).zero_shot.prior
+        records, criteria, y = read_review(name, args)
         screener = Screener(records, criteria, embedder, settings.cache_dir / "triage")
         dense = screener.zero_shot.prior
+        lexical = ZeroShotRanker(
+            dataclasses.replace(screener.features, dense=None, embedder=None), criteria
+        ).prior
         exclusion = screener.features.dense @ embedder.encode_queries(criteria.exclusion).T
         scores = (
             lexical,

@@ -80,6 +80,11 @@ class Features:
     def size(self) -> int:
         return len(self.texts)
 
+    @property
+    def empty(self) -> np.ndarray:
+        """True for records with neither title nor abstract (nothing to rank them by)."""
+        return np.array([not text.strip() for text in self.texts], dtype=bool)
+
 
 def build_features(
     texts: Sequence[str],

@@ -76,8 +76,7 @@ class ZeroShotRanker:
 
     def __init__(self, features: Features, criteria: Criteria, dense_weight: float = 0.5) -> None:
         self.name = "zero-shot"
-        empty = np.array([not text.strip() for text in features.texts], dtype=bool)
-        self.prior = np.where(empty, 0.0, self.similarity(features, criteria, dense_weight))
+        self.prior = np.where(features.empty, 0.0, self.similarity(features, criteria, dense_weight))
 
     @staticmethod
     def similarity(features: Features, criteria: Criteria, dense_weight: float) -> np.ndarray:
@@ -132,7 +131,7 @@ class ActiveLearningRanker:
         use_dense = features.dense is not None and dense_scale > 0
         self.name = "active+dense" if use_dense else "active"
         self.x = _stack(features, dense_scale) if use_dense else features.tfidf
-        self.empty = np.array([not text.strip() for text in features.texts], dtype=bool)
+        self.empty = features.empty
         if not neutral_empty:  # ablation: empty records keep the model's own value (the intercept)
             self.empty[:] = False
         self.prior = None if prior is None else np.where(self.empty, 0.0, standardise(prior))

@@ -66,11 +66,11 @@ def build_index(
     if isinstance(inputs, (str, Path)):
         inputs = [inputs]
     if inputs and all(isinstance(item, Document) for item in inputs):
-        documents, sources = list(inputs), []
+        documents, sources = [item for item in inputs if isinstance(item, Document)], []
     else:
         collected = read_inputs([(Path(str(p)), fmt, None) for p in inputs], progress)
         documents, sources = collected.documents, collected.sources
-    return _index.build_index(documents, out_dir, settings, sources=sources, progress=progress)  # type: ignore[arg-type]
+    return _index.build_index(documents, out_dir, settings, sources=sources, progress=progress)
 
 
 def load_index(path: str | Path, settings: Settings | None = None) -> Index:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -16,6 +17,9 @@ from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, setu
 from bioagent.cli.tool_cmd import tool_app
 from bioagent.cli.triage_cmd import triage_app
 from bioagent.errors import BioagentError
+
+if TYPE_CHECKING:
+    from bioagent.ingest import ColumnMap
 
 app = typer.Typer(
     help="bioagent: retrieval-augmented biomedical question answering (PubMed + UniProt, offline).",
@@ -215,13 +219,12 @@ def _read_queries(path: Path) -> tuple[list[str], list[str]]:
     return ids, texts
 
 
-def _column_map(id_column: str | None, title_column: str | None, text_column: str | None) -> object:
+def _column_map(id_column: str | None, title_column: str | None, text_column: str | None) -> ColumnMap | None:
     from bioagent.ingest import ColumnMap
 
     if not (id_column or title_column or text_column):
         return None
-    given = {"id": id_column, "title": title_column, "text": text_column}
-    return ColumnMap(**{key: value for key, value in given.items() if value})
+    return ColumnMap(id=id_column or None, title=title_column or None, text=text_column or None)
 
 
 def _report_skipped(errors: list) -> None:

@@ -125,11 +125,12 @@ def test_simulate_writes_order_report_and_curve(tmp_path: Path) -> None:
     )
     order = [r["record_id"] for r in _rows(out / "order.csv")]
     assert sorted(order) == sorted(str(i) for i in range(1, 13))
-    assert json.loads((out / "report.json").read_text())["seed"] == 2
+    report = json.loads((out / "report.json").read_text())
+    assert report["seed"] == 2 and report["method"] == "active" and report["embedder"].startswith("hash")
     assert (out / "recall.png").exists()
-    dense = runner.invoke(triage_app, [*args, "--dense", "-c", str(FIXTURES / "criteria.yaml")])
-    assert dense.exit_code == 0, dense.output
-    assert json.loads((out / "report.json").read_text())["method"] == "active+dense"
+    lexical = runner.invoke(triage_app, [*args, "--no-dense", "-c", str(FIXTURES / "criteria.yaml")])
+    assert lexical.exit_code == 0, lexical.output
+    assert json.loads((out / "report.json").read_text())["embedder"] == ""
     baseline = runner.invoke(triage_app, [*args, "--method", "tfidf-lr"])
     assert baseline.exit_code == 0, baseline.output
     zero = runner.invoke(triage_app, [*args, "--method", "zero-shot"])

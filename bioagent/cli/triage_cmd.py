@@ -90,7 +90,11 @@ def simulate(
     retrain_every: int = typer.Option(1, "--retrain-every", help="Retrain after this many new labels."),
     format: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
     id_column: str | None = typer.Option(None, "--id-column", help=ID_HELP),
-    dense: bool = typer.Option(False, "--dense/--no-dense", help="Add embedding features (slower)."),
+    dense: bool = typer.Option(
+        True,
+        "--dense/--no-dense",
+        help="Use the embedding model in the criteria prior, as rank does (else TF-IDF).",
+    ),
     config: Path | None = ConfigOption,
 ) -> None:
     """Replay a labelled set as ASReview does: one random include and exclude first, then ranked order."""
@@ -106,14 +110,17 @@ def simulate(
     crit = load_criteria(criteria) if criteria else None
     embedder = None
     settings = load_settings(config)
-    if dense:
+    if dense and crit is not None and method != "tfidf-lr":  # only the criteria prior uses the embeddings
         from bioagent.index.embedders import load_embedder
 
         embedder = load_embedder(settings.embedding)
     screener = Screener(records, crit, embedder, settings.cache_dir / "triage")
-    ranker = screener.ranker(method, seed=seed, dense_scale=1.0 if dense else 0.0)
+    ranker = screener.ranker(method, seed=seed)
     result = run_simulation([y[rid] for rid in records.ids], ranker, seed=seed, retrain_every=retrain_every)
-    write_outputs(result, records.ids, out, input=str(input), criteria=str(criteria or ""))
+    prior_embedder = embedder.name if embedder is not None else ""
+    write_outputs(
+        result, records.ids, out, input=str(input), criteria=str(criteria or ""), embedder=prior_embedder
+    )
     typer.echo(json.dumps(result.metrics))
     m = result.metrics
     typer.echo(

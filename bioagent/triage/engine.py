@@ -66,7 +66,7 @@ class Screener:
         **options: Any,
     ) -> Ranker:
         """The ranker for ``method``; ``auto`` learns from labels once both classes are present.
-        ``options`` go to :class:`ActiveLearningRanker` (e.g. ``dense_scale=1`` adds the embeddings)."""
+        ``options`` go to :class:`ActiveLearningRanker` (e.g. ``prior_weight=0`` drops the criteria prior)."""
         has_both = labels is not None and 0 < sum(labels.values()) < len(labels)
         if method in ("auto", "llm"):
             method = "active" if has_both else "zero-shot"

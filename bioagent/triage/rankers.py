@@ -2,8 +2,8 @@
 
 - :class:`ZeroShotRanker` compares each record with the topic and inclusion criteria (dense + lexical
   similarity); needs no labels.
-- :class:`ActiveLearningRanker` (ours) retrains a class-balanced logistic regression on TF-IDF + dense features
-  on the labels so far, blended with the zero-shot prior while few includes are known.
+- :class:`ActiveLearningRanker` (ours) retrains a class-balanced logistic regression on TF-IDF features on the
+  labels so far, blended with the zero-shot prior while few includes are known.
 - :class:`TfidfLogisticRanker` is the reference baseline (TF-IDF 1-2 grams + logistic regression, certainty
   sampling), as ASReview runs it.
 """
@@ -109,13 +109,14 @@ class TfidfLogisticRanker:
 
 
 class ActiveLearningRanker:
-    """Ours: class-balanced logistic regression on TF-IDF (optionally + dense) features, plus the criteria prior.
+    """Ours: class-balanced logistic regression on TF-IDF features, plus the criteria prior.
 
     Score = learned logit / its spread + w * prior, with w = ``prior_weight`` * trust / sqrt(1 + includes
     labelled): the criteria steer the first picks and fade as includes accumulate. ``trust`` is a smoothed AUC of
     the prior on the labelled records (4 pseudo-pairs at 0.75), so criteria that keep pointing at excludes lose
     their say. Records without title or abstract get logit 0, the labels' prior odds in a class-balanced model,
-    instead of whatever the intercept happens to be. Settings were chosen on nine of the Cohen 2006 reviews.
+    instead of whatever the intercept happens to be. Settings were chosen on nine of the Cohen 2006 reviews;
+    there, adding the MiniLM vectors to the learner's features ranked worse than using them in the prior only.
     """
 
     def __init__(
@@ -123,14 +124,12 @@ class ActiveLearningRanker:
         features: Features,
         prior: np.ndarray | None = None,
         c: float = 10.0,
-        dense_scale: float = 0.0,
         prior_weight: float = 1.5,
         seed: int = 0,
         neutral_empty: bool = True,
     ) -> None:
-        use_dense = features.dense is not None and dense_scale > 0
-        self.name = "active+dense" if use_dense else "active"
-        self.x = _stack(features, dense_scale) if use_dense else features.tfidf
+        self.name = "active"
+        self.x = features.tfidf
         self.empty = features.empty
         if not neutral_empty:  # ablation: empty records keep the model's own value (the intercept)
             self.empty[:] = False
@@ -162,10 +161,3 @@ def prior_trust(prior: np.ndarray, y: np.ndarray, pseudo_pairs: float = 4.0, bel
     pos, neg = prior[y == 1], prior[y == 0]
     wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
     return float(2 * (wins + belief * pseudo_pairs) / (pos.size * neg.size + pseudo_pairs))
-
-
-def _stack(features: Features, dense_scale: float) -> Any:
-    if features.dense is None or dense_scale == 0:
-        return features.tfidf
-    sparse = sklearn_module("scipy.sparse")
-    return sparse.hstack([features.tfidf, features.dense * dense_scale], format="csr")

@@ -272,7 +272,7 @@ def plot(results: list[dict[str, Any]], out: Path) -> Path:
 DENSE_THROUGHPUT_RECORDS = 1000  # dense evidence embeds every sentence: timed on the first 1,000 records only
 
 
-def throughput(args: argparse.Namespace, settings: Settings, embedder: Any) -> dict[str, float]:
+def throughput(args: argparse.Namespace, settings: Settings, embedder: Any) -> dict[str, Any]:
     """Records per second for `rank` (zero-shot, similarity evidence): TF-IDF over all reviews' records at once,
     and with the embedding model (record vectors cached, sentence vectors not) over the first 1,000."""
     from bioagent.triage import triage
@@ -284,7 +284,7 @@ def throughput(args: argparse.Namespace, settings: Settings, embedder: Any) -> d
             for d in load_records(args.data / f"{name}.csv").records
         )
     criteria = load_criteria(CRITERIA / "ACEInhibitors.yaml")
-    figures: dict[str, float] = {"records": len(docs)}
+    figures: dict[str, Any] = {"records": len(docs), "embedding_backend": settings.embedding.backend}
     for label, dense in (("tfidf", False), ("dense", True)):
         if dense and embedder is None:
             continue

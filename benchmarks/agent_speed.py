@@ -1,10 +1,10 @@
 """Agent speed on the configured (default: embedded SmolLM2-135M) model and the demo indexes.
 
-    python benchmarks/agent_speed.py              # cold start + 12 warm questions
-    python benchmarks/agent_speed.py --warm 24 --json speed.json
+    python benchmarks/agent_speed.py              # cold start, `bioagent ask` wall time on 6 questions, 12 warm
+    python benchmarks/agent_speed.py --warm 24 --cli 12 --json speed.json
 
 Prints: process start to first answer (a fresh Python process: imports, index and model loading, one question),
-then for warm questions in one process: latency p50/p95, time to the first streamed token p50/p95, and the
+the wall time of the `bioagent ask` command (what a user waits for at the terminal), then for warm questions in one process: latency p50/p95, time to the first streamed token p50/p95, and the
 time of every step (understand, retrieve, tools, answer, verify) and of each tool. Build the demo indexes
 first (`bioagent demo build`).
 """
@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from bioagent.settings import Settings
@@ -30,6 +31,8 @@ QUESTIONS = [
     "Do statins reduce cardiovascular events in high-risk patients?",
     f"Is this protein disordered? {P53_START}",
     "What are the molecular weight and logP of imatinib?",
+    "Which kinase does imatinib inhibit, and is it likely to cross the blood-brain barrier?",
+    "Where in the cell is the EGFR protein located?",
 ]
 COLD = """
 import json, sys, time
@@ -62,6 +65,20 @@ def cold_start(question: str) -> dict[str, Any]:
         raise SystemExit(f"cold run failed:\n{done.stderr[-2000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     return {"process_start_to_answer_s": wall, **result}
+
+
+def cli_walls(questions: list[str]) -> list[float]:
+    """Wall seconds of `bioagent ask "<question>"`, one fresh process per question."""
+    command = Path(sys.executable).with_name("bioagent")
+    walls = []
+    for question in questions:
+        start = time.time()
+        done = subprocess.run([str(command), "ask", question], capture_output=True, text=True)
+        walls.append(time.time() - start)
+        if done.returncode != 0:
+            raise SystemExit(f"`bioagent ask` failed:\n{done.stderr[-2000:]}")
+        print(f"  {walls[-1]:5.2f}s  bioagent ask {question[:70]!r}", flush=True)
+    return walls
 
 
 def warm_runs(questions: list[str]) -> list[dict[str, Any]]:
@@ -128,6 +145,7 @@ def main() -> None:
     )
     parser.add_argument("--warm", type=int, default=12, help="Warm questions to time.")
     parser.add_argument("--skip-cold", action="store_true", help="Skip the fresh-process measurement.")
+    parser.add_argument("--cli", type=int, default=6, help="`bioagent ask` runs to time (0: none).")
     parser.add_argument("--json", help="Also write the figures to this file.")
     args = parser.parse_args()
     settings = Settings.load()
@@ -140,6 +158,10 @@ def main() -> None:
             f"agent setup {cold['setup_s']:.2f}s, question {cold['ask_s']:.2f}s) [{cold['model']}]"
         )
         print("  first question's steps: " + ", ".join(f"{k} {v:.2f}s" for k, v in cold["timings"].items()))
+    if args.cli:
+        walls = cli_walls([QUESTIONS[i % len(QUESTIONS)] for i in range(args.cli)])
+        results["cli"] = {"questions": len(walls), "wall_p50_s": statistics.median(walls), "walls_s": walls}
+        print(f"`bioagent ask` wall time p50 {statistics.median(walls):.2f}s, max {max(walls):.2f}s")
     pool = QUESTIONS + pubmedqa_questions(settings, 6)
     questions = [pool[i % len(pool)] for i in range(args.warm)]
     print(f"warm questions ({len(questions)}):")

@@ -1,4 +1,8 @@
-"""The demo indexes: real literature and UniProt data from ``settings.data_dir``, built once and reused."""
+"""The demo indexes: real literature and UniProt data from ``settings.data_dir``, built once and reused.
+
+The demo's drug tools read the Drug Repurposing Hub from ``<data_dir>/drugs_repurposing_hub`` when it is there
+(``Settings.repurposing_hub_path()``, so `bioagent ask`/`chat` pick it up too); ``drug_data_note`` says which.
+"""
 
 from __future__ import annotations
 
@@ -65,6 +69,7 @@ def build_demo_indexes(settings: Settings, full: bool = False, progress: bool = 
         raise BioagentError(
             f"demo data folder {settings.data_dir} not found; set data_dir (BIOAGENT_DATA_DIR) to the shared data"
         )
+    print(drug_data_note(settings), flush=True)
     plans = {
         "literature": (settings.literature_index_path(), literature_sources(full)),
         "proteins": (settings.protein_index_path(), protein_sources()),
@@ -73,6 +78,22 @@ def build_demo_indexes(settings: Settings, full: bool = False, progress: bool = 
         name: _build_or_reuse(name, out, sources, settings, progress)
         for name, (out, sources) in plans.items()
     }
+
+
+def drug_data_note(settings: Settings) -> str:
+    """Which reference drug data the drug tools use with these settings (the decision is
+    :meth:`Settings.repurposing_hub_path`: the configured Hub, else ``<data_dir>/drugs_repurposing_hub`` if present)."""
+    hub = settings.repurposing_hub_path()
+    if hub is None:
+        return (
+            "Drug tools: DrugBank approved set only (no Drug Repurposing Hub at "
+            f"{settings.data_dir / 'drugs_repurposing_hub'}; set tools.repurposing_hub for MOA and targets)."
+        )
+    origin = "configured" if settings.tools.repurposing_hub is not None else "found in the data folder"
+    return (
+        f"Drug tools: DrugBank approved set plus the Drug Repurposing Hub at {hub} ({origin}): mechanism of "
+        "action, targets, clinical phase and indication."
+    )
 
 
 def _build_or_reuse(

@@ -29,7 +29,13 @@ MITO_REPLY = (
     "Answer: Yes. Mitochondria play a role in remodelling lace plant leaves during programmed cell death [1]."
 )
 # Hash-embedder cosines are lower than a real model's; these thresholds suit the fixture corpus.
-HASH_AGENT = {"min_relevance": 0.25, "support_cosine": 0.3, "support_overlap": 0.5}
+HASH_AGENT = {
+    "min_relevance": 0.25,
+    "support_cosine": 0.3,
+    "support_overlap": 0.5,
+    "writer": "model",
+    "verdicts": "off",
+}
 
 
 def make_settings(root: Path, **overrides: Any) -> Settings:

@@ -22,6 +22,14 @@ METADATA_KEYS = {
     "taxonomy_id",
     "function",
     "subcellular_location",
+    "disease",
+    "tissue_specificity",
+    "subunit",
+    "catalytic_activity",
+    "pathway",
+    "ptm",
+    "cofactor",
+    "domain",
     "go_terms",
     "keywords",
     "sequence",
@@ -81,6 +89,56 @@ def test_tp53_fields(reviewed: dict[str, Document]) -> None:
     assert "(PubMed:11025664" in meta["function"]
 
 
+def test_tp53_disease_expression_and_other_comment_fields(reviewed: dict[str, Document]) -> None:
+    tp53 = reviewed["P04637"]
+    meta = tp53.metadata
+    assert len(meta["disease"]) == 9  # 9 CC DISEASE blocks: a note naming no disease, then 8 diseases
+    assert meta["disease"][0].startswith(
+        "TP53 is found in increased amounts in a wide variety of transformed"
+    )
+    lfs = next(d for d in meta["disease"] if d.startswith("Li-Fraumeni"))
+    assert lfs.startswith("Li-Fraumeni syndrome (LFS): An autosomal dominant familial cancer syndrome")
+    assert lfs.endswith("colorectal and gastric cancers.")  # 'Note=The disease is caused by …' dropped
+    assert all("MIM:" not in d and "PubMed" not in d and "{ECO" not in d for d in meta["disease"])
+    assert meta["tissue_specificity"].startswith("Ubiquitous. Isoforms are expressed in a wide range")
+    assert meta["subunit"].startswith("Forms homodimers and homotetramers (PubMed:19011621).")
+    assert meta["cofactor"] == "Zn(2+). Binds 1 zinc ion per subunit."
+    assert meta["ptm"].startswith("Acetylation of Lys-382 by CREBBP enhances transcriptional activity")
+    assert "liquid-liquid phase separation" in meta["domain"]
+    assert (meta["catalytic_activity"], meta["pathway"]) == ([], "")
+    lines = tp53.text.splitlines()
+    disease_line = next(line for line in lines if line.startswith("Involvement in disease: "))
+    assert disease_line.startswith(
+        "Involvement in disease: Esophageal cancer (ESCR); Li-Fraumeni syndrome (LFS);"
+    )
+    assert "autosomal" not in disease_line  # names only: the summary stays short
+    tissue_line = next(line for line in lines if line.startswith("Tissue specificity: Ubiquitous."))
+    assert len(tissue_line) < 450 and tissue_line.endswith(".")
+
+
+def test_enzyme_reactions_cofactors_and_pathways(reviewed: dict[str, Document]) -> None:
+    abl1 = reviewed["P00519"].metadata
+    assert abl1["catalytic_activity"] == [
+        "L-tyrosyl-[protein] + ATP = O-phospho-L-tyrosyl-[protein] + ADP + H(+) (EC 2.7.10.2)"
+    ]
+    assert abl1["cofactor"].startswith("Mg(2+)")
+    assert any("chronic myeloid leukemia" in d for d in abl1["disease"])  # the BCR-ABL note is kept
+    assert reviewed["P00533"].metadata["subcellular_location"].startswith("Cell membrane")
+    with_pathway = [doc.metadata["pathway"] for doc in reviewed.values() if doc.metadata["pathway"]]
+    assert len(with_pathway) == 100 and all("{ECO" not in p for p in with_pathway)
+
+
+def test_comment_field_totals_match_the_cc_blocks(reviewed: dict[str, Document]) -> None:
+    """grep -c on the .dat: 475 'CC   -!- DISEASE:' and 711 'CC   -!- CATALYTIC ACTIVITY:' blocks."""
+    docs = list(reviewed.values())
+    assert sum(len(doc.metadata["disease"]) for doc in docs) == 475
+    reactions = [r for doc in docs for r in doc.metadata["catalytic_activity"]]
+    assert len(reactions) == 711
+    assert not [r for r in reactions if any(tag in r for tag in ("Reaction=", "Xref=", "Evidence", "{ECO"))]
+    assert sum(bool(doc.metadata["tissue_specificity"]) for doc in docs) == 430
+    assert sum("Involvement in disease: " in doc.text for doc in docs) == 234
+
+
 @pytest.mark.parametrize(("accession", "gene"), [("P00533", "EGFR"), ("P38398", "BRCA1"), ("P00519", "ABL1")])
 def test_well_known_entries(reviewed: dict[str, Document], accession: str, gene: str) -> None:
     assert reviewed[accession].metadata["gene"] == gene
@@ -129,6 +187,88 @@ def test_uniprot_xml_multi_and_trembl(swissprot_tests: Path) -> None:
     assert trembl.metadata["reviewed"] is False
     assert trembl.metadata["protein_name"] == "Plasma membrane intrinsic protein"
     assert trembl.metadata["gene"] == "HvPIP2;8"
+
+
+COMMENT_KEYS = (
+    "disease",
+    "tissue_specificity",
+    "subunit",
+    "catalytic_activity",
+    "pathway",
+    "ptm",
+    "cofactor",
+    "domain",
+)
+
+
+def test_uniprot_xml_comment_fields(swissprot_tests: Path) -> None:
+    xml = read_documents(swissprot_tests / "multi_ex.xml").documents
+    flat = read_documents(swissprot_tests / "multi_ex.txt").documents
+    for x, f in zip(xml, flat):
+        for key in COMMENT_KEYS:
+            assert x.metadata[key] == f.metadata[key], (x.id, key)
+    plat = xml[0].metadata
+    assert plat["disease"][0].startswith("Increased activity of TPA results in increased fibrinolysis")
+    assert plat["catalytic_activity"] == [
+        "Specific cleavage of Arg-|-Val bond in plasminogen to form plasmin."
+    ]
+    assert plat["tissue_specificity"].startswith("Synthesized in numerous tissues (including tumors)")
+    betaine = next(doc.metadata for doc in xml if doc.metadata["pathway"])
+    assert betaine["pathway"].startswith("Amine and polyamine biosynthesis; betaine biosynthesis via choline")
+    assert betaine["cofactor"] == "FAD (By similarity)."
+    arf6 = read_documents(swissprot_tests / "P62330.xml").documents[0].metadata
+    assert arf6["catalytic_activity"] == ["GTP + H2O = GDP + phosphate + H(+) (EC 3.6.5.2)"]
+    assert (
+        arf6["tissue_specificity"] == "Ubiquitous, with higher levels in heart, substantia nigra, and kidney."
+    )
+    assert arf6["ptm"].startswith("GTP-bound form is myristoylated on Lys-3 by NMT1 and NMT2")
+
+
+def test_tsv_comment_columns(tmp_path: Path) -> None:
+    """uniprot.org's column names and 'TOPIC: … {ECO:…}' cells, several blocks per cell."""
+    header = [
+        "Entry", "Entry Name", "Protein names", "Gene Names", "Organism", "Involvement in disease",
+        "Tissue specificity", "Subunit structure", "Catalytic activity", "Pathway",
+        "Post-translational modification", "Cofactor", "Domain [CC]",
+    ]  # fmt: skip
+    row = [
+        "P00519", "ABL1_HUMAN", "Tyrosine-protein kinase ABL1 (EC 2.7.10.2)", "ABL1 ABL JTK7",
+        "Homo sapiens (Human)",
+        "DISEASE: Note=A chromosomal aberration involving ABL1 has been found in patients with chronic myeloid "
+        "leukemia. {ECO:0000269|PubMed:3021337}. DISEASE: Congenital heart defects and skeletal malformations "
+        "syndrome (CHDSKM) [MIM:617602]: An autosomal dominant disorder. {ECO:0000269|PubMed:28288113}. "
+        "Note=The disease is caused by variants affecting the gene represented in this entry.",
+        "TISSUE SPECIFICITY: Widely expressed. {ECO:0000269|PubMed:1}.",
+        "SUBUNIT: Interacts with SORBS1 (PubMed:9211900).",
+        "CATALYTIC ACTIVITY: Reaction=L-tyrosyl-[protein] + ATP = O-phospho-L-tyrosyl-[protein] + ADP + H(+); "
+        "Xref=Rhea:RHEA:10596; EC=2.7.10.2; Evidence={ECO:0000269|PubMed:1};",
+        "",
+        "PTM: Acetylated at Lys-711 by EP300. {ECO:0000269|PubMed:2}.",
+        "COFACTOR: Name=Mg(2+); Xref=ChEBI:CHEBI:18420; Evidence={ECO:0000250}; Name=Mn(2+); "
+        "Xref=ChEBI:CHEBI:29035; Evidence={ECO:0000250}; Note=Mg(2+) was found in one crystal structure.;",
+        "DOMAIN: Contains an N-terminal myristoylation site.",
+    ]  # fmt: skip
+    path = tmp_path / "abl1.tsv"
+    path.write_text("\t".join(header) + "\n" + "\t".join(row) + "\n", encoding="utf-8")
+    assert detect_format(path) == "uniprot-tsv"
+    doc = read_documents(path).documents[0]
+    meta = doc.metadata
+    assert meta["disease"] == [
+        "A chromosomal aberration involving ABL1 has been found in patients with chronic myeloid leukemia.",
+        "Congenital heart defects and skeletal malformations syndrome (CHDSKM): An autosomal dominant disorder.",
+    ]
+    assert meta["catalytic_activity"] == [
+        "L-tyrosyl-[protein] + ATP = O-phospho-L-tyrosyl-[protein] + ADP + H(+) (EC 2.7.10.2)"
+    ]
+    assert meta["cofactor"] == "Mg(2+), Mn(2+). Mg(2+) was found in one crystal structure."
+    assert (meta["tissue_specificity"], meta["pathway"]) == ("Widely expressed.", "")
+    assert meta["subunit"] == "Interacts with SORBS1 (PubMed:9211900)."
+    assert meta["ptm"] == "Acetylated at Lys-711 by EP300."
+    assert meta["domain"] == "Contains an N-terminal myristoylation site."
+    assert (
+        "Involvement in disease: Congenital heart defects and skeletal malformations syndrome (CHDSKM)."
+        in doc.text
+    )
 
 
 def test_summary_tsv_matches_flat_file(shared_data: Path, reviewed: dict[str, Document]) -> None:
@@ -197,6 +337,19 @@ def test_rest_json_fixture(shared_data: Path) -> None:
     assert krt6a.title == "Keratin, type II cytoskeletal 6A (KRT6A) — Homo sapiens (Human)"
     assert krt6a.metadata["gene_synonyms"] == ["K6A", "KRT6D"]
     assert "GO:0045095 keratin filament" in krt6a.metadata["go_terms"]
+    assert krt6a.metadata["disease"] == [
+        "Pachyonychia congenita 3 (PC3): An autosomal dominant genodermatosis characterized by hypertrophic nail "
+        "dystrophy, painful and highly debilitating plantar keratoderma, oral leukokeratosis, and a variety of "
+        "epidermal cysts."
+    ]
+    assert krt6a.metadata["tissue_specificity"] == "Expressed in the corneal epithelium (at protein level)."
+    glyoxalase = next(doc.metadata for doc in docs if doc.id == "Q948T6")
+    assert glyoxalase["catalytic_activity"] == [
+        "(R)-S-lactoylglutathione = methylglyoxal + glutathione (EC 4.4.1.5)"
+    ]
+    assert glyoxalase["cofactor"] == "Ni(2+). Binds 1 nickel ion per subunit."
+    assert glyoxalase["pathway"].startswith("Secondary metabolite metabolism; methylglyoxal degradation")
+    assert sum(bool(doc.metadata["catalytic_activity"]) for doc in docs) == 24
 
 
 def test_text_helpers() -> None:

@@ -228,3 +228,85 @@ def test_real_mutated_egfr_fragment_finds_egfr(swissprot: ProteinCatalog) -> Non
     egfr = uniprot_lookup("P00533", catalog=swissprot)["entries"][0]["sequence"]
     hits = homology_search(_mutate(egfr[700:900], 0.25, seed=1), k=3, catalog=swissprot)["hits"]
     assert hits[0]["accession"] == "P00533" and hits[0]["evalue"] < 1e-10
+
+
+# ----- which entry a name means ------------------------------------------------------------------------------
+
+
+def test_exact_kinds_rank_gene_over_synonym_over_entry_name() -> None:
+    rng = random.Random(3)
+    catalog = ProteinCatalog(
+        [
+            _entry("Q11111", "ABC1", "Mouse protein", "Mus musculus (Mouse)", 10090, _sequence(rng, 50)),
+            _entry("P22222", "XYZ9", "Human protein", "Homo sapiens (Human)", 9606, _sequence(rng, 50),
+                   synonyms=["ABC1"], entry_name="DEF2_HUMAN"),
+            _entry("A0A333", "DEF2", "Unreviewed human", "Homo sapiens (Human)", 9606, _sequence(rng, 50),
+                   reviewed=False),
+            _entry("P44444", "DEF2", "Reviewed yeast", "Saccharomyces cerevisiae", 4932, _sequence(rng, 50)),
+            _entry("P55555", "GHI3", "Yeast GHI3", "Saccharomyces cerevisiae", 4932, _sequence(rng, 50)),
+            _entry("P66666", "GHI3", "Human GHI3", "Homo sapiens (Human)", 9606, _sequence(rng, 50)),
+        ]
+    )  # fmt: skip
+    how, _, entries = catalog.lookup("ABC1")
+    assert (how, [e.id for e in entries]) == ("gene", ["Q11111"])
+    how, _, entries = catalog.lookup("ABC1", organism="human")  # no human gene ABC1: the synonym is next
+    assert (how, [e.id for e in entries]) == ("gene synonym", ["P22222"])
+    how, _, entries = catalog.lookup("DEF2")  # a gene symbol beats the entry name DEF2_HUMAN's mnemonic
+    assert (how, [e.id for e in entries]) == ("gene", ["P44444", "A0A333"])  # reviewed first
+    assert [e.id for e in catalog.lookup("GHI3")[2]] == ["P66666", "P55555"]  # then human first
+
+
+@pytest.mark.parametrize(
+    ("query", "how", "accession"),
+    [
+        ("protein encoded by the gene INS", "gene in query", "P01308"),
+        ("TP53 protein", "gene in query", "P04637"),
+        ("what is P04637", "accession in query", "P04637"),
+        ("the p53 tumour antigen", "gene synonym in query", "P04637"),
+    ],
+)
+def test_a_symbol_inside_a_phrase_beats_fuzzy_matching(
+    catalog: ProteinCatalog, query: str, how: str, accession: str
+) -> None:
+    result = uniprot_lookup(query, catalog=catalog)
+    assert (result["match"]["how"], result["entries"][0]["accession"]) == (how, accession)
+
+
+@pytest.fixture(scope="module")
+def demo_catalog(shared_data: Path) -> ProteinCatalog:
+    from bioagent.ingest import read_documents
+
+    documents: list[Document] = []
+    for source in (
+        "uniprot_more/ai_gene_review_swissprot_reviewed.dat",
+        "uniprot_human_subsets/uniprot_human_reviewed_500_function.tsv",
+        "uniprot_human_subsets/human_proteome_reviewed_names_2024_07_08.tsv",
+    ):
+        documents += read_documents(shared_data / source).documents
+    return ProteinCatalog(documents)
+
+
+@pytest.mark.parametrize(
+    ("query", "accessions"),
+    [
+        ("SDHAF1", ["A6NFY7"]),
+        ("SDHAF1 protein", ["A6NFY7"]),  # was a fuzzy match to 'EDA protein' (Q92838)
+        ("What does the protein encoded by the gene SDHAF1 do?", ["A6NFY7"]),
+        ("TP53", ["P04637"]),
+        ("EGFR", ["P00533"]),
+        ("BRCA1", ["P38398", "P48754"]),  # human, then mouse
+        ("ABL1", ["P00519"]),
+        ("SNCA", ["P37840"]),
+        ("CRYAA", ["P02489", "P02470"]),  # the bovine entry comes first in the file
+        ("TEP1", ["Q99973"]),  # the human gene TEP1, not the Anopheles one, not PTEN (synonym TEP1)
+    ],
+)
+def test_real_names_find_the_expected_entries(
+    demo_catalog: ProteinCatalog, query: str, accessions: list[str]
+) -> None:
+    assert [doc.id for doc in demo_catalog.lookup(query)[2]][: len(accessions)] == accessions
+
+
+def test_real_organism_choice(demo_catalog: ProteinCatalog) -> None:
+    assert [doc.id for doc in demo_catalog.lookup("CCT2")[2]] == ["P78371", "P39076"]
+    assert demo_catalog.lookup("CCT6", organism="human")[:2] == ("gene synonym", "CCT6")

@@ -16,7 +16,7 @@ from bioagent.errors import require
 from bioagent.settings import Settings
 
 from .chem import canonical_smiles, parse_smiles_list, quiet_rdkit
-from .common import ToolSpec, package_version, split_items
+from .common import ToolSpec, fact, package_version, split_items
 from .drug_catalog import admet_ai_data
 
 PERCENTILE_SUFFIX = "_drugbank_approved_percentile"
@@ -76,6 +76,7 @@ def admet(smiles: str | list[str], *, settings: Settings | None = None) -> dict[
     for row, (text, _) in enumerate(parsed):
         values = table.iloc[row].to_dict()
         molecules.append({"input": text, "smiles": canonical[row], **_grouped(values, info)})
+    several = len(molecules) > 1
     version = package_version("admet-ai")
     return {
         "tool": "admet",
@@ -86,7 +87,108 @@ def admet(smiles: str | list[str], *, settings: Settings | None = None) -> dict[
             "value": "the prediction: a probability 0-1 for classification endpoints, else in `unit`",
             "percentile_approved": PERCENTILE_MEANING,
         },
+        "facts": [f for m in molecules for f in admet_facts(m, m["input"] if several else None)],
     }
+
+
+CYP = ("cyp", "cytochrome", "p450", "metaboli")
+TOX21 = ("tox21", "toxic", "nuclear receptor", "stress response")
+# endpoint id: (noun phrase of the statement, question words that ask for it); the 8 in MAIN answer "ADMET properties"
+ENDPOINTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "HIA_Hou": ("human intestinal absorption", ("absorption", "intestinal", "hia", "gut", "oral")),
+    "Bioavailability_Ma": ("oral bioavailability", ("bioavailab", "oral")),
+    "Solubility_AqSolDB": ("aqueous solubility (log S)", ("solubility", "soluble", "logs", "aqueous")),
+    "Lipophilicity_AstraZeneca": ("lipophilicity (logD at pH 7.4)", ("lipophil", "logd", "hydrophob")),
+    "HydrationFreeEnergy_FreeSolv": ("hydration free energy", ("hydration", "free energy", "solvation")),
+    "Caco2_Wang": ("Caco-2 cell permeability", ("caco", "permeab", "absorption")),
+    "PAMPA_NCATS": ("PAMPA membrane permeability", ("pampa", "permeab", "absorption")),
+    "Pgp_Broccatelli": ("P-glycoprotein inhibition", ("p-glycoprotein", "pgp", "p-gp", "efflux", "mdr1")),
+    "BBB_Martins": (
+        "blood-brain barrier penetration",
+        ("blood-brain barrier", "blood brain barrier", "bbb", "brain", "cns"),
+    ),
+    "PPBR_AZ": ("plasma protein binding rate", ("plasma protein", "protein binding", "ppb", "distribution")),
+    "VDss_Lombardo": (
+        "volume of distribution at steady state",
+        ("volume of distribution", "vdss", "distribution"),
+    ),
+    "Half_Life_Obach": ("half-life", ("half-life", "half life", "elimination", "excretion")),
+    "Clearance_Hepatocyte_AZ": (
+        "hepatocyte clearance",
+        ("clearance", "hepatocyte", "excretion", "elimination"),
+    ),
+    "Clearance_Microsome_AZ": ("microsomal clearance", ("clearance", "microsom", "excretion", "elimination")),
+    "CYP1A2_Veith": ("CYP1A2 inhibition", (*CYP, "cyp1a2", "inhibit")),
+    "CYP2C19_Veith": ("CYP2C19 inhibition", (*CYP, "cyp2c19", "inhibit")),
+    "CYP2C9_Veith": ("CYP2C9 inhibition", (*CYP, "cyp2c9", "inhibit")),
+    "CYP2D6_Veith": ("CYP2D6 inhibition", (*CYP, "cyp2d6", "inhibit")),
+    "CYP3A4_Veith": ("CYP3A4 inhibition", (*CYP, "cyp3a4", "inhibit")),
+    "CYP2C9_Substrate_CarbonMangels": ("CYP2C9 substrate", (*CYP, "cyp2c9", "substrate")),
+    "CYP2D6_Substrate_CarbonMangels": ("CYP2D6 substrate", (*CYP, "cyp2d6", "substrate")),
+    "CYP3A4_Substrate_CarbonMangels": ("CYP3A4 substrate", (*CYP, "cyp3a4", "substrate")),
+    "hERG": ("hERG blocking", ("herg", "cardiotox", "cardiac", "qt", "arrhythm", "potassium channel")),
+    "ClinTox": ("clinical toxicity", ("clinical toxicity", "clintox", "toxic", "clinical trial", "safety")),
+    "AMES": ("Ames mutagenicity", ("ames", "mutagen", "genotox")),
+    "DILI": ("drug-induced liver injury (DILI)", ("dili", "liver", "hepatotox", "hepatic")),
+    "Carcinogens_Lagunin": ("carcinogenicity", ("carcinogen", "cancer-causing")),
+    "LD50_Zhu": ("acute toxicity LD50", ("ld50", "lethal", "acute toxicity", "toxic")),
+    "Skin_Reaction": ("skin reaction", ("skin", "sensitiz", "sensitis", "dermal")),
+    "NR-AR": ("Tox21 androgen receptor activity", (*TOX21, "androgen")),
+    "NR-AR-LBD": ("Tox21 androgen receptor ligand-binding domain activity", (*TOX21, "androgen")),
+    "NR-AhR": ("Tox21 aryl hydrocarbon receptor activity", (*TOX21, "aryl hydrocarbon", "ahr")),
+    "NR-Aromatase": ("Tox21 aromatase inhibition", (*TOX21, "aromatase")),
+    "NR-ER": ("Tox21 estrogen receptor activity", (*TOX21, "estrogen", "oestrogen")),
+    "NR-ER-LBD": (
+        "Tox21 estrogen receptor ligand-binding domain activity",
+        (*TOX21, "estrogen", "oestrogen"),
+    ),
+    "NR-PPAR-gamma": ("Tox21 PPAR-gamma activity", (*TOX21, "ppar")),
+    "SR-ARE": (
+        "Tox21 antioxidant response element (Nrf2/ARE) activation",
+        (*TOX21, "antioxidant", "nrf2", "oxidative"),
+    ),
+    "SR-ATAD5": ("Tox21 ATAD5 genotoxic stress activation", (*TOX21, "atad5", "genotox", "dna damage")),
+    "SR-HSE": ("Tox21 heat shock response activation", (*TOX21, "heat shock")),
+    "SR-MMP": ("Tox21 mitochondrial membrane potential disruption", (*TOX21, "mitochondri")),
+    "SR-p53": ("Tox21 p53 stress response activation", (*TOX21, "p53")),
+}
+MAIN = (
+    "BBB_Martins",
+    "HIA_Hou",
+    "Bioavailability_Ma",
+    "Solubility_AqSolDB",
+    "hERG",
+    "AMES",
+    "DILI",
+    "ClinTox",
+)
+_NO_UNIT = ("", "-", "probability", "log-ratio")
+
+
+def admet_facts(molecule: dict[str, Any], item: str | None = None) -> list[dict[str, Any]]:
+    """One fact per ADMET endpoint (the physicochemical ones are drug_properties' facts), numbers as predicted."""
+    return [_endpoint_fact(key, entry, item) for key, entry in molecule["endpoints"].items()]
+
+
+def _endpoint_fact(key: str, entry: dict[str, Any], item: str | None) -> dict[str, Any]:
+    phrase, topics = ENDPOINTS.get(key, (entry["name"].lower(), ()))
+    value, unit, percentile = entry["value"], entry["unit"], entry["percentile_approved"]
+    if unit == "probability":
+        claim = f"{phrase} probability of {value}"
+    else:
+        claim = f"{phrase} of {value}" + ("" if unit in _NO_UNIT else "%" if unit == "%" else f" {unit}")
+    context = key if percentile is None else f"{key}; percentile {percentile} among DrugBank approved drugs"
+    article = "an" if claim[0].lower() in "aeiou" else "a"
+    return fact(
+        key,
+        entry["name"],
+        {"prediction": value, "percentile_approved": percentile},
+        f"ADMET-AI predicts {article} {claim} for {{subject}} ({context})",
+        unit=unit,
+        topics=(*topics, key.lower(), entry["category"].lower()),
+        main=key in MAIN,
+        item=item,
+    )
 
 
 def _grouped(values: dict[str, Any], info: dict[str, dict[str, str]]) -> dict[str, Any]:

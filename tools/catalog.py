@@ -22,6 +22,11 @@ _CODE = np.full(256, len(_ALPHABET), dtype=np.int64)
 for _i, _letter in enumerate(_ALPHABET):
     _CODE[ord(_letter)] = _i
 _BASE = len(_ALPHABET) + 1
+HUMAN_TAXON = 9606
+#: Symbol-shaped words of a free-text query (TP53, SDHAF1, p53, Abl1) tried as exact names before fuzzy.
+_SYMBOL_TOKEN = re.compile(
+    r"\b(?=[A-Za-z0-9-]*[0-9])[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]\b|\b[A-Z][A-Z0-9]{2,}\b"
+)
 
 
 class ProteinCatalog:
@@ -33,10 +38,19 @@ class ProteinCatalog:
     def __init__(self, documents: Iterable[Document]) -> None:
         self.entries: list[Document] = _unique_entries(documents)
         self._accession: dict[str, int] = {}
-        self._names: dict[str, dict[str, list[int]]] = {"entry name": {}, "gene": {}, "gene synonym": {}}
+        # Exact-name tables, best kind first: a primary gene symbol beats a synonym, which beats an entry name.
+        self._names: dict[str, dict[str, list[int]]] = {"gene": {}, "gene synonym": {}, "entry name": {}}
         self._protein_names: dict[str, list[int]] = {}
         for row, doc in enumerate(self.entries):
             self._add_names(row, doc.metadata)
+        for table in [*self._names.values(), self._protein_names]:
+            for rows in table.values():
+                rows.sort(key=self._preference)
+
+    def _preference(self, row: int) -> tuple[bool, bool, int]:
+        """Reviewed (Swiss-Prot) entries first, then human ones, then index order."""
+        meta = self.entries[row].metadata
+        return meta.get("reviewed") is False, str(meta.get("taxonomy_id")) != str(HUMAN_TAXON), row
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -70,29 +84,70 @@ class ProteinCatalog:
 
     # ----- name lookup -------------------------------------------------------------------------------
 
-    def lookup(self, query: str) -> tuple[str, str, list[Document]]:
-        """(how it matched, what it matched, entries): accession, names, words, then fuzzy; empty if none."""
+    def lookup(self, query: str, organism: str | None = None) -> tuple[str, str, list[Document]]:
+        """(how it matched, what it matched, entries): accession, gene, gene synonym, entry name, protein name,
+        all words of a name, a symbol inside a longer query, then fuzzy; empty if none.
+
+        Entries come best first: reviewed before unreviewed, human before other species. With ``organism``
+        (text of the organism field or a taxonomy id), a kind of match with no entry of that organism is
+        passed over for the next kind, so 'P53' in mouse finds Trp53 even though human TP53 lists P53 too.
+        """
         text = query.strip()
         upper = text.upper()
         if upper in self._accession:
             return "accession", upper, [self.entries[self._accession[upper]]]
-        for how, table in self._names.items():
-            if upper in table:
-                return how, upper, [self.entries[r] for r in table[upper]]
-        norm = _norm(text)
-        if norm in self._protein_names:
-            return "protein name", norm, [self.entries[r] for r in self._protein_names[norm]]
-        words = norm.split()
-        rows = self._rows_with_all_words(words) if len(words) > 1 else []
-        if rows:
-            return "protein name words", text, [self.entries[r] for r in rows]
-        return self._fuzzy(upper, norm)
+        found = self._exact(upper, _norm(text), organism)
+        if found is None and (words := _norm(text).split()) and len(words) > 1:
+            rows = self._rows_with_all_words(words)
+            if rows and self._has_organism(rows, organism):
+                found = "protein name words", text, rows
+        if found is None:
+            found = self._symbol_in_text(text, organism)
+        if found is None:
+            return self._fuzzy(upper, _norm(text))
+        how, matched, rows = found
+        return how, matched, [self.entries[r] for r in rows]
+
+    def _exact(self, upper: str, norm: str, organism: str | None) -> tuple[str, str, list[int]] | None:
+        """The best kind of exact name match (gene, synonym, entry name, protein name) for the whole query."""
+        tables = [*self._names.items(), ("protein name", self._protein_names)]
+        for how, table in tables:
+            key = norm if how == "protein name" else upper
+            if key in table and self._has_organism(table[key], organism):
+                return how, key, table[key]
+        return None
+
+    def _symbol_in_text(self, text: str, organism: str | None) -> tuple[str, str, list[int]] | None:
+        """An accession or gene symbol written inside a longer query ('protein encoded by the gene SDHAF1')."""
+        tokens = [t for t in _SYMBOL_TOKEN.findall(text) if t.upper() != text.upper()]
+        for token in tokens:
+            if token.upper() in self._accession:
+                return "accession in query", token.upper(), [self._accession[token.upper()]]
+        best: tuple[int, str, str, list[int]] | None = None
+        for token in tokens:
+            for rank, (how, table) in enumerate(self._names.items()):
+                rows = table.get(token.upper())
+                if rows and self._has_organism(rows, organism):
+                    if best is None or rank < best[0]:
+                        best = (rank, f"{how} in query", token.upper(), rows)
+                    break
+        return None if best is None else best[1:]
+
+    def _has_organism(self, rows: list[int], organism: str | None) -> bool:
+        """Whether any of ``rows`` is from ``organism`` (always true without one)."""
+        if not organism:
+            return True
+        wanted = organism.strip().lower()
+        return any(
+            wanted in str(self.entries[r].metadata.get("organism", "")).lower()
+            or wanted == str(self.entries[r].metadata.get("taxonomy_id", ""))
+            for r in rows
+        )
 
     def _rows_with_all_words(self, words: list[str]) -> list[int]:
         wanted = set(words)
-        return sorted(
-            {r for name, rows in self._protein_names.items() if wanted <= set(name.split()) for r in rows}
-        )
+        found = {r for name, rows in self._protein_names.items() if wanted <= set(name.split()) for r in rows}
+        return sorted(found, key=self._preference)
 
     def _fuzzy(self, upper: str, norm: str) -> tuple[str, str, list[Document]]:
         genes = self._names["gene"]

@@ -79,6 +79,28 @@ def inchikey(mol: Any) -> str:
         return str(rdkit().MolToInchiKey(mol) or "")
 
 
+def inchikey_skeleton(key: str) -> str:
+    """The first InChIKey block: the connectivity, without stereochemistry, isotopes or protonation."""
+    return key.split("-")[0]
+
+
+def parent_molecule(mol: Any) -> Any:
+    """The parent of a salt or mixture: the largest organic fragment, neutralised where possible.
+
+    'imatinib mesylate' (two fragments) -> imatinib; sodium salicylate -> salicylic acid.
+    """
+    from rdkit.Chem.MolStandardize import rdMolStandardize
+
+    with quiet_rdkit():
+        try:
+            largest = rdMolStandardize.LargestFragmentChooser(preferOrganic=True).choose(mol)
+            return rdMolStandardize.Uncharger().uncharge(largest)
+        except (
+            Exception
+        ):  # RDKit raises several types on exotic input; the molecule itself is then its parent
+            return mol
+
+
 def formula(mol: Any) -> str:
     from rdkit.Chem import rdMolDescriptors
 

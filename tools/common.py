@@ -153,3 +153,30 @@ def closest(query: str, choices: Iterable[str], cutoff: float = 0.75) -> tuple[s
         return None
     score, best = max(scored, key=lambda pair: pair[0])
     return best, round(min(score, 1.0), 3)
+
+
+def fact(
+    key: str,
+    label: str,
+    value: Any,
+    statement: str,
+    *,
+    unit: str | None = None,
+    topics: Iterable[str] = (),
+    main: bool = False,
+    item: str | None = None,
+) -> dict[str, Any]:
+    """One fact a tool establishes, in the shape every tool returns under ``result["facts"]``.
+
+    ``statement`` is the sentence an answer copies verbatim (numbers as in ``value``), with ``{subject}`` where
+    the molecule's or protein's name goes (the agent fills it in: "imatinib", "the query sequence");
+    ``topics`` are lower-case words or phrases of a question that ask for this fact ("logp", "blood-brain
+    barrier"); ``main`` marks the facts stated when a question asks for the tool's result in general;
+    ``item`` labels the input a fact is about when a call had several (a SMILES, a FASTA name).
+    """
+    entry: dict[str, Any] = {"key": key, "label": label, "value": value, "unit": unit, "statement": statement}
+    entry["topics"] = sorted({t.lower() for t in (*topics, label)})
+    entry["main"] = main
+    if item is not None:
+        entry["item"] = item
+    return entry

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from bioagent.errors import ToolInputError, require
 from bioagent.settings import Settings
 
-from .common import NamedSequence, ToolSpec, package_version, parse_sequences, rounded
+from .common import NamedSequence, ToolSpec, fact, package_version, parse_sequences, rounded
 
 DISORDER_THRESHOLD = 0.5
 # metapredict predicts only the 20 standard residues; these follow protfasta's conversion rules.
@@ -79,6 +79,7 @@ def disorder(
         "threshold": DISORDER_THRESHOLD,
         "proteins": proteins,
         "meaning": MEANING,
+        "facts": [f for p in proteins for f in disorder_facts(p, p["name"] if len(proteins) > 1 else None)],
     }
 
 
@@ -99,6 +100,79 @@ def _protein_result(record: NamedSequence, predicted: str, domains: Any, plddt: 
     if predicted != record.sequence:
         result["note"] = "non-standard residues were converted before prediction (B>N, Z>Q, X>G, U>C, O>K)"
     return result
+
+
+DISORDER_TOPICS = (
+    "disorder",
+    "disordered",
+    "unstructured",
+    "idr",
+    "flexib",
+    "folded",
+    "structure",
+    "intrinsically",
+)
+PLDDT_TOPICS = ("plddt", "alphafold", "confidence", "structure", "folded", "disorder")
+
+
+def disorder_facts(p: dict[str, Any], item: str | None = None) -> list[dict[str, Any]]:
+    """Fraction disordered with a verdict, the disordered and folded regions, and the mean predicted pLDDT."""
+    residues = sum(score > DISORDER_THRESHOLD for score in p["disorder"])
+    percent = round(100 * p["fraction_disordered"])
+    verdict = _verdict(p["fraction_disordered"], bool(p["disordered_regions"]))
+    fraction = {
+        "fraction_disordered": p["fraction_disordered"],
+        "percent": percent,
+        "disordered_residues": residues,
+        "length": p["length"],
+        "threshold": DISORDER_THRESHOLD,
+    }
+    facts = [
+        fact(
+            "fraction_disordered",
+            "fraction disordered",
+            fraction,
+            f"metapredict V3 predicts that {percent}% of {{subject}} is intrinsically disordered (fraction "
+            f"{p['fraction_disordered']}; {residues} of {p['length']} residues score above the "
+            f"{DISORDER_THRESHOLD} cutoff): {{subject}} is {verdict}",
+            topics=DISORDER_TOPICS,
+            main=True,
+            item=item,
+        ),
+        _regions_fact(p, "disordered_regions", "disordered regions", item),
+        _regions_fact(p, "folded_regions", "folded regions", item),
+        fact(
+            "mean_plddt",
+            "mean predicted pLDDT",
+            p["mean_plddt"],
+            f"metapredict predicts a mean AlphaFold2 pLDDT of {p['mean_plddt']} for {{subject}} "
+            "(0-100; below 50 suggests disorder)",
+            topics=PLDDT_TOPICS,
+            main=True,
+            item=item,
+        ),
+    ]
+    return facts
+
+
+def _verdict(fraction: float, has_regions: bool) -> str:
+    """Half or more of the residues disordered: mostly disordered; otherwise mostly folded."""
+    if fraction >= 0.5:
+        return "mostly intrinsically disordered"
+    return "mostly folded, with disordered regions" if has_regions else "mostly folded"
+
+
+def _regions_fact(p: dict[str, Any], key: str, label: str, item: str | None) -> dict[str, Any]:
+    spans = [[r["start"], r["end"]] for r in p[key]]
+    listed = ", ".join(f"{start}-{end}" for start, end in spans)
+    kind = label.split()[0]
+    statement = (
+        f"metapredict V3 predicts {kind} regions of {{subject}} at residues {listed}"
+        if spans
+        else f"metapredict V3 predicts no {kind} regions in {{subject}}"
+    )
+    topics = (*DISORDER_TOPICS, "region", "domain", "where", "which residues", "segment")
+    return fact(key, label, spans, statement, topics=topics, main=key == "disordered_regions", item=item)
 
 
 def _regions(boundaries: list[list[int]], sequence: str) -> list[dict[str, Any]]:

@@ -1,4 +1,8 @@
-"""Reference drug sets: DrugBank approved drugs shipped by admet-ai, plus the Drug Repurposing Hub if configured."""
+"""Reference drug sets: DrugBank approved drugs shipped by admet-ai, plus the Drug Repurposing Hub if configured.
+
+Records of the two sources are linked by structure (InChIKey, then its first block), so each source's names are
+the other's synonyms: DrugBank's "Acetylsalicylic acid" is the Hub's "aspirin".
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from typing import Any
 
 from bioagent.errors import BioagentError, ConfigError, MissingExtraError
 
+from .chem import inchikey, inchikey_skeleton, parent_molecule, parse_smiles
 from .common import closest
 
 DRUGBANK_SOURCE = "DrugBank approved drugs (reference set shipped with admet-ai)"
@@ -29,6 +34,39 @@ _SALTS = (
 SALT_WORDS = frozenset(_SALTS.split())
 
 
+#: Very common INN/BAN names that the DrugBank set spells the USAN (or another) way, and back. Used only when a
+#: name is in neither reference set; with the Drug Repurposing Hub loaded most of these also link by structure.
+COMMON_SYNONYMS = {
+    "aspirin": "Acetylsalicylic acid",
+    "paracetamol": "Acetaminophen",
+    "salbutamol": "Albuterol",
+    "adrenaline": "Epinephrine",
+    "noradrenaline": "Norepinephrine",
+    "lignocaine": "Lidocaine",
+    "frusemide": "Furosemide",
+    "glibenclamide": "Glyburide",
+    "pethidine": "Meperidine",
+    "ciclosporin": "Cyclosporine",
+    "rifampicin": "Rifampin",
+    "isoproterenol": "Isoprenaline",
+    "chlorphenamine": "Chlorpheniramine",
+    "levomepromazine": "Methotrimeprazine",
+    "phenobarbitone": "Phenobarbital",
+    "mesalamine": "Mesalazine",
+    "thyroxine": "Levothyroxine",
+    "aciclovir": "Acyclovir",
+    "cefalexin": "Cephalexin",
+    "hydroxycarbamide": "Hydroxyurea",
+    "colecalciferol": "Cholecalciferol",
+    "glyceryl trinitrate": "Nitroglycerin",
+    "vitamin c": "Ascorbic acid",
+}
+SYNONYM = "synonym (built-in INN/USAN table)"
+SAME_STRUCTURE = "same structure (InChIKey)"
+SAME_PARENT = "same parent structure (InChIKey after salt stripping and neutralisation)"
+SAME_SKELETON = "same skeleton (first InChIKey block)"
+
+
 @dataclass
 class DrugRecord:
     """One named compound with its SMILES and whatever identifiers/annotations its source gives."""
@@ -40,8 +78,46 @@ class DrugRecord:
     annotations: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class CatalogMatch:
+    """How a query matched, and the records of the one drug it found (DrugBank first, then linked records)."""
+
+    how: str
+    matched_name: str = ""
+    similarity: float = 0.0
+    records: list[DrugRecord] = field(default_factory=list)
+    alternatives: list[str] = field(default_factory=list)
+    """Other compounds with the same skeleton (a skeleton match only)."""
+    inchikey: str = ""
+    """The InChIKey (or, for a skeleton match, its first block) that matched a structure query."""
+
+
+@dataclass
+class StructureTable:
+    """The catalogue's records by full InChIKey, by its first block, and (salts, mixtures) by the parent's key."""
+
+    by_key: dict[str, list[DrugRecord]] = field(default_factory=dict)
+    by_block: dict[str, list[DrugRecord]] = field(default_factory=dict)
+    by_parent: dict[str, list[DrugRecord]] = field(default_factory=dict)
+    keys: dict[int, str] = field(default_factory=dict)
+
+    def add(self, record: DrugRecord) -> None:
+        key, parent = record_keys(record)
+        if not key:
+            return
+        self.keys[id(record)] = key
+        self.by_key.setdefault(key, []).append(record)
+        self.by_block.setdefault(inchikey_skeleton(key), []).append(record)
+        if parent and parent != key:
+            self.by_parent.setdefault(parent, []).append(record)
+
+    def key_of(self, record: DrugRecord) -> str:
+        return self.keys.get(id(record), "")
+
+
 class DrugCatalog:
-    """Name lookup (exact, salt form, fuzzy) over DrugBank approved drugs and optional Hub compounds."""
+    """Lookup by name (exact, salt form, built-in synonym, fuzzy) or by structure (InChIKey) over DrugBank approved
+    drugs and optional Hub compounds; records of the same structure are linked across the sources."""
 
     def __init__(self, drugbank: list[DrugRecord], hub: list[DrugRecord] | None = None) -> None:
         self.drugbank = drugbank
@@ -54,38 +130,72 @@ class DrugCatalog:
     def has_hub(self) -> bool:
         return bool(self.hub)
 
-    def lookup(self, name: str) -> tuple[str, str, float, list[DrugRecord]]:
-        """(how, matched normalised name, similarity, records); how is 'none' when nothing is close.
+    def lookup(self, name: str) -> CatalogMatch:
+        """The drug called ``name``; ``how`` is 'none' when nothing is close.
 
-        Records are DrugBank first; with the Hub loaded, entries of the other source sharing the
-        structure (InChIKey connectivity block) are added, so Hub names act as DrugBank synonyms.
+        Records are DrugBank first; with the Hub loaded, records of the same structure (same InChIKey, or the one
+        compound of the other source with the same skeleton) are added, so Hub names act as DrugBank synonyms.
         """
         key = normalise(name)
-        base = " ".join(w for w in key.split() if w not in SALT_WORDS)
+        base = " ".join(w for w in key.split() if w not in SALT_WORDS) or key
         if key in self._names:
-            how, matched, similarity = "exact", key, 1.0
-        elif base and base in self._names:
-            how, matched, similarity = "salt form", base, 1.0
-        else:
-            best = closest(base or key, self._names, cutoff=0.8)
-            if not best:
-                return "none", "", 0.0, []
-            how, (matched, similarity) = "fuzzy", best
-        return how, matched, similarity, self._linked(self._names[matched])
+            return self._name_match("exact", key, 1.0)
+        if base in self._names:
+            return self._name_match("salt form", base, 1.0)
+        alias = normalise(COMMON_SYNONYMS.get(base, ""))
+        if alias in self._names:
+            return self._name_match(SYNONYM, alias, 1.0)
+        best = closest(base, self._names, cutoff=0.8)
+        if not best:
+            return CatalogMatch("none")
+        return self._name_match("fuzzy", *best)
 
-    def _linked(self, records: list[DrugRecord]) -> list[DrugRecord]:
-        if not self.hub:
-            return records
-        skeletons = {_skeleton(r) for r in records} - {""}
-        linked = [r for s in skeletons for r in self._by_skeleton.get(s, [])]
-        unique = {id(r): r for r in [*records, *linked]}
+    def _name_match(self, how: str, matched: str, similarity: float) -> CatalogMatch:
+        records = self.linked(self._names[matched]) if self.hub else self._names[matched]
+        name = next((r.name for r in records if normalise(r.name) == matched), records[0].name)
+        return CatalogMatch(how, name, similarity, records)
+
+    def lookup_structure(self, key: str, parent_key: str = "") -> CatalogMatch:
+        """The drug with InChIKey ``key``; else whose structure is the salt-stripped, neutralised ``parent_key``;
+        else a salt of the same parent; else the first with the same first block (alternatives: the others)."""
+        table = self.structures
+        for how, full, where in (
+            (SAME_STRUCTURE, key, table.by_key),
+            (SAME_PARENT, parent_key, table.by_key),
+            (SAME_PARENT, parent_key, table.by_parent),
+        ):
+            if full and full in where:
+                records = where[full]
+                return CatalogMatch(how, records[0].name, 1.0, self.linked(records), inchikey=full)
+        for block in dict.fromkeys(inchikey_skeleton(k) for k in (key, parent_key) if k):
+            group = table.by_block.get(block)
+            if group:
+                records = self.linked(group[:1])
+                others: dict[str, str] = {}
+                for other in (r for r in group if all(r is not s for s in records)):
+                    others.setdefault(normalise(other.name), other.name)
+                return CatalogMatch(SAME_SKELETON, group[0].name, 1.0, records, list(others.values()), block)
+        return CatalogMatch("none")
+
+    def linked(self, records: list[DrugRecord]) -> list[DrugRecord]:
+        """``records`` and every record of the same structure: the same full InChIKey in any source; for a source
+        with no such record, its one compound with the same skeleton, if just one (salts stay separate drugs)."""
+        table = self.structures
+        keys = {table.key_of(r) for r in records} - {""}
+        found = [*records, *(r for k in keys for r in table.by_key.get(k, []))]
+        blocks = {inchikey_skeleton(k) for k in keys}
+        for source in {DRUGBANK_SOURCE, HUB_SOURCE} - {r.source for r in found}:
+            same = [r for b in blocks for r in table.by_block.get(b, []) if r.source == source]
+            if len({normalise(r.name) for r in same}) == 1:
+                found += same
+        unique = {id(r): r for r in found}
         return sorted(unique.values(), key=lambda r: r.source != DRUGBANK_SOURCE)
 
     @cached_property
-    def _by_skeleton(self) -> dict[str, list[DrugRecord]]:
-        table: dict[str, list[DrugRecord]] = {}
+    def structures(self) -> StructureTable:
+        table = StructureTable()
         for record in [*self.drugbank, *self.hub]:
-            table.setdefault(_skeleton(record), []).append(record)
+            table.add(record)
         return table
 
     def suggestions(self, name: str, n: int = 5) -> list[str]:
@@ -98,18 +208,30 @@ class DrugCatalog:
         return self.drugbank + launched
 
 
-def _skeleton(record: DrugRecord) -> str:
-    """First InChIKey block (connectivity without stereo or charge), computed once for DrugBank records."""
-    key = record.identifiers.get("InChIKey")
-    if not key:
-        from .chem import inchikey, parse_smiles
+def drug_names(records: list[DrugRecord]) -> list[str]:
+    """Every name of one drug: its records' names (first = the main name), then built-in synonyms; no repeats."""
+    names: dict[str, str] = {}
+    for name in (r.name for r in records):
+        names.setdefault(normalise(name), name)
+    for alias, target in COMMON_SYNONYMS.items():
+        if normalise(target) in names:
+            names.setdefault(normalise(alias), alias)
+    return list(names.values())
 
-        try:
-            key = inchikey(parse_smiles(record.smiles))
-        except BioagentError:
-            key = ""
-        record.identifiers["InChIKey"] = key
-    return str(key).split("-")[0]
+
+def record_keys(record: DrugRecord) -> tuple[str, str]:
+    """(InChIKey, parent InChIKey) of a record: its structure's key (the Hub gives it; computed and kept for
+    DrugBank) and, for a salt or mixture, the key of its largest fragment, neutralised ('' otherwise)."""
+    key = str(record.identifiers.get("InChIKey") or "")
+    if key and "." not in record.smiles:
+        return key, ""
+    try:
+        mol = parse_smiles(record.smiles)
+    except BioagentError:
+        return key, ""
+    if not key:
+        key = record.identifiers["InChIKey"] = inchikey(mol)
+    return key, inchikey(parent_molecule(mol)) if "." in record.smiles else ""
 
 
 def normalise(name: str) -> str:
@@ -162,7 +284,8 @@ def read_hub(folder: Path) -> list[DrugRecord]:
     drugs, samples = folder / HUB_DRUGS, folder / HUB_SAMPLES
     if not drugs.is_file() or not samples.is_file():
         raise ConfigError(
-            f"settings.tools.repurposing_hub={folder} must hold {HUB_DRUGS} and {HUB_SAMPLES} (Drug Repurposing Hub)"
+            f"the Drug Repurposing Hub folder {folder} (settings.tools.repurposing_hub, or found in data_dir) must "
+            f"hold {HUB_DRUGS} and {HUB_SAMPLES}; set tools.repurposing_hub_from_data_dir=false to use DrugBank only"
         )
     first_sample: dict[str, dict[str, str]] = {}
     for row in _tsv(samples):
@@ -181,14 +304,19 @@ def read_hub(folder: Path) -> list[DrugRecord]:
                 identifiers={k: sample[k] for k in ("broad_id", "pubchem_cid", "InChIKey") if sample.get(k)},
                 annotations={
                     "clinical_phase": row.get("clinical_phase", ""),
-                    "moa": row.get("moa", ""),
+                    "moa": _listed(row.get("moa")),
                     "targets": [t for t in (row.get("target") or "").split("|") if t],
-                    "disease_area": row.get("disease_area", ""),
-                    "indication": row.get("indication", ""),
+                    "disease_area": _listed(row.get("disease_area")),
+                    "indication": _listed(row.get("indication")),
                 },
             )
         )
     return records
+
+
+def _listed(value: str | None) -> str:
+    """A Hub field with several values ('a|b') as readable text ('a; b')."""
+    return "; ".join(v.strip() for v in (value or "").split("|") if v.strip())
 
 
 def _tsv(path: Path) -> list[dict[str, str]]:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 from bioagent.settings import Settings
 
 from .chem import canonical_smiles, formula, parse_smiles_list
-from .common import ToolSpec, package_version, split_items
+from .common import ToolSpec, fact, package_version, split_items
 
 DESCRIPTION = """Compute RDKit descriptors and drug-likeness checks for one or more molecules given as SMILES.
 Call it for molecular weight, formula, logP, polar surface area, hydrogen-bond donors/acceptors, rotatable
@@ -46,12 +46,14 @@ class DrugPropertiesInput(BaseModel):
 def drug_properties(smiles: str | list[str], *, settings: Settings | None = None) -> dict[str, Any]:
     """Descriptors, rule checks and alerts for each SMILES."""
     molecules = [_describe(text, mol) for text, mol in parse_smiles_list(smiles, settings)]
+    several = len(molecules) > 1
     return {
         "tool": "drug_properties",
         "model": f"RDKit {package_version('rdkit')} descriptors and FilterCatalog (PAINS, Brenk)",
         "model_version": package_version("rdkit"),
         "molecules": molecules,
         "meaning": MEANING,
+        "facts": [f for m in molecules for f in molecule_facts(m, m["input"] if several else None)],
     }
 
 
@@ -119,6 +121,123 @@ def _alerts(mol: Any) -> dict[str, list[str]]:
         name: sorted({entry.GetDescription() for entry in catalog.GetMatches(mol)})
         for name, catalog in _filter_catalogs().items()
     }
+
+
+DRUG_LIKE = ("drug-like", "druglike", "drug like", "drug-likeness", "lipinski", "rule of five", "oral")
+
+
+def molecule_facts(m: dict[str, Any], item: str | None = None) -> list[dict[str, Any]]:
+    """The facts of one molecule's entry: descriptors, rule verdicts and alerts, numbers as in the entry."""
+
+    def add(
+        key: str, label: str, statement: str, topics: tuple[str, ...], main: bool = False, **kw: Any
+    ) -> None:
+        facts.append(fact(key, label, m[key], statement, topics=topics, main=main, item=item, **kw))
+
+    facts: list[dict[str, Any]] = []
+    add(
+        "molecular_weight",
+        "molecular weight",
+        f"RDKit computes a molecular weight of {m['molecular_weight']} g/mol for {{subject}}",
+        ("weight", "mass", "mw", "g/mol", "how heavy", "size"),
+        main=True,
+        unit="g/mol",
+    )
+    add(
+        "logp",
+        "logP",
+        f"RDKit computes a logP (Wildman-Crippen) of {m['logp']} for {{subject}}",
+        ("log p", "lipophil", "hydrophob", "octanol", "partition coefficient", "clogp"),
+        main=True,
+    )
+    add(
+        "tpsa",
+        "TPSA",
+        f"RDKit computes a topological polar surface area (TPSA) of {m['tpsa']} Å² for {{subject}}",
+        ("polar surface", "psa", "surface area"),
+        main=True,
+        unit="Å²",
+    )
+    add(
+        "hbd",
+        "hydrogen-bond donors",
+        f"RDKit counts {_count(m['hbd'], 'hydrogen-bond donor')} in {{subject}}",
+        ("hydrogen bond donor", "h-bond donor", "hbd", "donor"),
+        main=True,
+    )
+    add(
+        "hba",
+        "hydrogen-bond acceptors",
+        f"RDKit counts {_count(m['hba'], 'hydrogen-bond acceptor')} in {{subject}}",
+        ("hydrogen bond acceptor", "h-bond acceptor", "hba", "acceptor"),
+        main=True,
+    )
+    add(
+        "rotatable_bonds",
+        "rotatable bonds",
+        f"RDKit counts {_count(m['rotatable_bonds'], 'rotatable bond')} in {{subject}}",
+        ("rotatable", "flexib"),
+    )
+    add(
+        "qed",
+        "QED",
+        f"RDKit computes a QED drug-likeness score of {m['qed']} for {{subject}} (0-1, higher is more drug-like)",
+        (*DRUG_LIKE, "qed"),
+        main=True,
+    )
+    add(
+        "formula",
+        "molecular formula",
+        f"The molecular formula of {{subject}} is {m['formula']}",
+        ("formula", "composition", "atoms"),
+    )
+    add(
+        "exact_mass",
+        "monoisotopic mass",
+        f"RDKit computes a monoisotopic mass of {m['exact_mass']} Da for {{subject}}",
+        ("exact mass", "monoisotopic", "mass spec"),
+        unit="Da",
+    )
+    add(
+        "lipinski",
+        "Lipinski's rule of five",
+        _rule_statement("Lipinski's rule of five", m["lipinski"]),
+        (*DRUG_LIKE, "ro5", "bioavailab"),
+        main=True,
+    )
+    add(
+        "veber",
+        "Veber's rules",
+        _rule_statement("Veber's rules for oral bioavailability", m["veber"]),
+        (*DRUG_LIKE, "veber", "bioavailab"),
+    )
+    add(
+        "alerts",
+        "structural alerts",
+        _alerts_statement(m["alerts"]),
+        ("alert", "pains", "brenk", "reactive", "toxicophore", "assay interference", "promiscu"),
+    )
+    return facts
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+def _rule_statement(rule: str, verdict: dict[str, Any]) -> str:
+    violations = verdict["violations"]
+    if not violations:
+        return f"{{subject}} passes {rule} (no violations)"
+    if verdict["passes"]:
+        return f"{{subject}} passes {rule} with one violation ({violations[0]})"
+    return f"{{subject}} fails {rule} (violations: {', '.join(violations)})"
+
+
+def _alerts_statement(alerts: dict[str, list[str]]) -> str:
+    found = [f"{catalog} {', '.join(names)}" for catalog, names in alerts.items() if names]
+    if not found:
+        return f"No {' or '.join(alerts)} structural alerts match {{subject}}"
+    return f"{{subject}} matches structural alerts: {'; '.join(found)}"
 
 
 SPEC = ToolSpec(

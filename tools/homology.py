@@ -12,7 +12,7 @@ from bioagent.settings import Settings
 from bioagent.types import Document
 
 from .catalog import KMER, ProteinCatalog
-from .common import ToolSpec, package_version, parse_sequences
+from .common import ToolSpec, fact, package_version, parse_sequences
 
 # Karlin-Altschul parameters for BLOSUM62 with gap costs 11 (open) / 1 (extend): NCBI BLAST's gapped values.
 LAMBDA = 0.267
@@ -103,7 +103,80 @@ def homology_search(
     }
     if not hits:
         result["note"] = f"no entry in the local UniProt index aligns with E-value <= {max_evalue}"
+    result["facts"] = homology_facts(hits, len(proteins.searchable), max_evalue)
     return result
+
+
+CONFIDENT_EVALUE = 1e-3
+IDENTIFY_TOPICS = (
+    "what protein", "which protein", "identify", "identity", "homolog", "similar", "what is", "related", "match",
+)  # fmt: skip
+
+
+def homology_facts(hits: list[dict[str, Any]], entries: int, max_evalue: float) -> list[dict[str, Any]]:
+    """The top hit as an identification (or that nothing aligned), then the other hits in one sentence."""
+    if not hits:
+        statement = (
+            f"No entry in the local UniProt index ({entries} entries) aligns with {{subject}} "
+            f"at E-value <= {max_evalue}"
+        )
+        value = {"entries": entries, "max_evalue": max_evalue}
+        return [fact("no_hit", "no homolog found", value, statement, topics=IDENTIFY_TOPICS, main=True)]
+    top = _summary(hits[0])
+    alignment = (
+        f"{top['identity_percent']}% identity over {top['coverage_percent']}% of the query "
+        f"(E-value {top['evalue']})"
+    )
+    if top["evalue"] <= CONFIDENT_EVALUE:
+        statement = f"{{subject}} is most similar to {_name(hits[0])}: {alignment}"
+    else:
+        statement = (
+            f"The best match of {{subject}} in the local UniProt index is {_name(hits[0])}: {alignment}, "
+            f"not a confident homolog (E-value above {CONFIDENT_EVALUE})"
+        )
+    facts = [fact("top_hit", "top UniProt hit", top, statement, topics=IDENTIFY_TOPICS, main=True)]
+    if len(hits) > 1:
+        others = [_summary(hit) for hit in hits[1:]]
+        listed = ", ".join(
+            f"{hit['gene'] or hit['protein_name']} ({hit['accession']}; {hit['identity_percent']}% identity, "
+            f"E-value {hit['evalue']})"
+            for hit in others
+        )
+        weak = (
+            f" (E-values above {CONFIDENT_EVALUE} are not confident homologs)"
+            if any(hit["evalue"] > CONFIDENT_EVALUE for hit in others)
+            else ""
+        )
+        facts.append(
+            fact(
+                "other_hits",
+                "other UniProt hits",
+                others,
+                f"Other UniProt entries aligning with {{subject}}: {listed}" + weak,
+                topics=("homolog", "similar", "related", "other", "family", "paralog", "ortholog"),
+            )
+        )
+    return facts
+
+
+def _summary(hit: dict[str, Any]) -> dict[str, Any]:
+    """A hit as stated: identity and query coverage in whole percent."""
+    return {
+        "accession": hit["accession"],
+        "gene": hit["gene"],
+        "protein_name": hit["protein_name"],
+        "organism": hit["organism"],
+        "identity_percent": round(100 * hit["identity"]),
+        "coverage_percent": round(100 * hit["query_coverage"]),
+        "evalue": hit["evalue"],
+    }
+
+
+def _name(hit: dict[str, Any]) -> str:
+    """'Alpha-synuclein (SNCA, P37840, Homo sapiens)'; the organism without its common name."""
+    organism = str(hit["organism"]).split(" (")[0]
+    details = ", ".join(part for part in (hit["gene"], hit["accession"], organism) if part)
+    return f"{hit['protein_name']} ({details})"
 
 
 def _subject(doc: Document) -> str:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from bioagent.settings import Settings
 
-from .common import STANDARD_AMINO_ACIDS, NamedSequence, ToolSpec, package_version, parse_sequences
+from .common import STANDARD_AMINO_ACIDS, NamedSequence, ToolSpec, fact, package_version, parse_sequences
 
 DESCRIPTION = """Compute physico-chemical properties of one or more protein sequences (Biopython ProtParam).
 Call it when a question needs a protein's length, molecular weight, isoelectric point, hydrophobicity
@@ -44,12 +44,15 @@ class ProteinPropertiesInput(BaseModel):
 def protein_properties(sequence: str, *, settings: Settings | None = None) -> dict[str, Any]:
     """Physico-chemical properties of each sequence in ``sequence`` (raw or FASTA)."""
     records = parse_sequences(sequence, settings)
+    proteins = [_properties(record) for record in records]
+    several = len(proteins) > 1
     return {
         "tool": "protein_properties",
         "model": f"Biopython {package_version('biopython')} Bio.SeqUtils.ProtParam",
         "model_version": package_version("biopython"),
-        "proteins": [_properties(record) for record in records],
+        "proteins": proteins,
         "meaning": MEANING,
+        "facts": [f for p in proteins for f in protein_facts(p, p["name"] if several else None)],
     }
 
 
@@ -84,6 +87,98 @@ def _properties(record: NamedSequence) -> dict[str, Any]:
             f"computed on the {len(standard)} standard residues; ignored non-standard residues {ignored}"
         )
     return result
+
+
+PROTPARAM = "Biopython ProtParam computes"
+
+
+def protein_facts(p: dict[str, Any], item: str | None = None) -> list[dict[str, Any]]:
+    """The facts of one protein's entry, numbers as in the entry (only the length without standard residues)."""
+
+    def add(key: str, label: str, value: Any, statement: str, topics: tuple[str, ...], **kw: Any) -> None:
+        facts.append(fact(key, label, value, statement, topics=topics, item=item, **kw))
+
+    facts: list[dict[str, Any]] = []
+    add(
+        "length",
+        "length",
+        p["length"],
+        f"{{subject}} is {p['length']} residues long",
+        ("how long", "long", "residues", "amino acids", "size"),
+        main=True,
+        unit="residues",
+    )
+    if "molecular_weight_da" not in p:
+        return facts
+    add(
+        "molecular_weight_da",
+        "molecular weight",
+        p["molecular_weight_da"],
+        f"{PROTPARAM} a molecular weight of {p['molecular_weight_da']} Da for {{subject}}",
+        ("weight", "mass", "kda", "dalton", "how heavy", "size"),
+        main=True,
+        unit="Da",
+    )
+    add(
+        "isoelectric_point",
+        "isoelectric point",
+        p["isoelectric_point"],
+        f"{PROTPARAM} an isoelectric point (pI) of {p['isoelectric_point']} for {{subject}}",
+        ("isoelectric", "pi", "charge"),
+        main=True,
+    )
+    add(
+        "charge_at_ph7",
+        "net charge",
+        p["charge_at_ph7"],
+        f"{PROTPARAM} an estimated net charge of {p['charge_at_ph7']} at pH 7 for {{subject}}",
+        ("charge", "charged", "ph 7", "physiological ph"),
+    )
+    side = "hydrophobic" if p["gravy"] > 0 else "hydrophilic"
+    add(
+        "gravy",
+        "GRAVY",
+        p["gravy"],
+        f"{PROTPARAM} a GRAVY (grand average of hydropathy, Kyte-Doolittle) of {p['gravy']} for {{subject}}: "
+        f"{side} overall",
+        ("hydrophob", "hydrophil", "hydropath", "gravy", "kyte"),
+        main=True,
+    )
+    verdict = (
+        "stable in vitro (index 40 or below)"
+        if p["stable_in_vitro"]
+        else "unstable in vitro (index above 40)"
+    )
+    add(
+        "instability_index",
+        "instability index",
+        p["instability_index"],
+        f"{PROTPARAM} an instability index of {p['instability_index']} for {{subject}}, "
+        f"predicting that it is {verdict}",
+        ("stable", "stability", "instability", "unstable", "half-life"),
+        main=True,
+    )
+    add(
+        "aromaticity",
+        "aromaticity",
+        p["aromaticity"],
+        f"{PROTPARAM} an aromaticity (fraction of F, W and Y residues) of {p['aromaticity']} for {{subject}}",
+        ("aromatic",),
+    )
+    coefficients = {
+        "reduced": p["extinction_coefficient_reduced"],
+        "cystines": p["extinction_coefficient_cystines"],
+    }
+    add(
+        "extinction_coefficient",
+        "extinction coefficient",
+        coefficients,
+        f"{PROTPARAM} a molar extinction coefficient at 280 nm of {coefficients['reduced']} M^-1 cm^-1 for "
+        f"{{subject}} with cysteines reduced ({coefficients['cystines']} with all cysteines as cystines)",
+        ("extinction", "absorbance", "a280", "280 nm", "concentration"),
+        unit="M^-1 cm^-1",
+    )
+    return facts
 
 
 SPEC = ToolSpec(

@@ -12,7 +12,7 @@ from bioagent.errors import BioagentError
 from bioagent.settings import Settings
 
 from .chem import MORGAN_BITS, MORGAN_RADIUS, canonical_smiles, morgan_fingerprint, parse_smiles, quiet_rdkit
-from .common import ToolSpec, package_version, settings_or_default
+from .common import ToolSpec, fact, package_version, settings_or_default
 from .drug_catalog import DrugRecord, load_drug_catalog
 
 DESCRIPTION = """Find approved drugs whose chemical structure is most similar to a molecule (Morgan
@@ -62,6 +62,7 @@ def similar_drugs(smiles: str, k: int = 5, *, settings: Settings | None = None) 
     records, fingerprints = reference_fingerprints(settings.tools.repurposing_hub)
     similarities = DataStructs.BulkTanimotoSimilarity(morgan_fingerprint(mol), fingerprints)
     ranked = sorted(range(len(records)), key=lambda i: -similarities[i])[:k]
+    drugs = [_entry(records[i], similarities[i]) for i in ranked]
     return {
         "tool": "similar_drugs",
         "model": f"RDKit {package_version('rdkit')} Morgan fingerprints (radius {MORGAN_RADIUS}, {MORGAN_BITS} bits), "
@@ -69,9 +70,75 @@ def similar_drugs(smiles: str, k: int = 5, *, settings: Settings | None = None) 
         "model_version": package_version("rdkit"),
         "query": canonical_smiles(mol),
         "reference": {"drugs": len(records), "sources": sorted({r.source for r in records})},
-        "drugs": [_entry(records[i], similarities[i]) for i in ranked],
+        "drugs": drugs,
         "meaning": MEANING,
+        "facts": similarity_facts(drugs),
     }
+
+
+SIMILAR_TOPICS = ("similar", "analog", "resembl", "like", "closest", "related", "structur")
+FINGERPRINT = f"Morgan fingerprint (radius {MORGAN_RADIUS}, {MORGAN_BITS} bits)"
+
+
+def similarity_facts(drugs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ranked neighbours in one sentence, and what the closest one means (same fingerprint or not)."""
+    if not drugs:
+        return []
+    ranked = [{"name": d["name"], "similarity": d["similarity"]} for d in drugs]
+    listed = ", ".join(f"{d['name']} (Tanimoto {d['similarity']})" for d in ranked)
+    facts = [
+        fact(
+            "similar_drugs",
+            "similar approved drugs",
+            ranked,
+            f"The approved drugs most similar to {{subject}} by {FINGERPRINT} are {listed}",
+            topics=SIMILAR_TOPICS,
+            main=True,
+        )
+    ]
+    same = [d["name"] for d in ranked if d["similarity"] == 1.0]
+    if same:
+        facts.append(
+            fact(
+                "same_fingerprint",
+                "identical approved drug",
+                {"names": same, "similarity": 1.0},
+                f"{{subject}} has the same {FINGERPRINT} as {' and '.join(same)} (Tanimoto 1.0): "
+                "the same compound or a stereoisomer",
+                topics=(
+                    *SIMILAR_TOPICS,
+                    "same",
+                    "identical",
+                    "identify",
+                    "what is",
+                    "which drug",
+                    "known drug",
+                ),
+                main=True,
+            )
+        )
+    else:
+        top = ranked[0]
+        facts.append(
+            fact(
+                "closest_drug",
+                "closest approved drug",
+                top,
+                f"The closest approved drug to {{subject}} is {top['name']} (Tanimoto {top['similarity']}), "
+                + _closeness(top["similarity"]),
+                topics=(*SIMILAR_TOPICS, "known drug", "which drug"),
+                main=True,
+            )
+        )
+    return facts
+
+
+def _closeness(similarity: float) -> str:
+    if similarity > 0.5:
+        return "a close structural analogue (Tanimoto above 0.5)"
+    if similarity >= 0.3:
+        return "a moderate structural resemblance (Tanimoto 0.3-0.5)"
+    return "little structural resemblance (Tanimoto below 0.3)"
 
 
 def _entry(record: DrugRecord, similarity: float) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -11,7 +12,7 @@ from bioagent.settings import Settings
 from bioagent.types import Document
 
 from .catalog import ProteinCatalog
-from .common import ToolSpec
+from .common import ToolSpec, fact
 
 HUMAN_TAXON = 9606
 FIELDS = (
@@ -27,15 +28,25 @@ FIELDS = (
     "subcellular_location",
     "go_terms",
     "keywords",
+    "disease",
+    "tissue_specificity",
+    "subunit",
+    "catalytic_activity",
+    "pathway",
+    "ptm",
+    "cofactor",
+    "domain",
     "length",
     "reviewed",
 )
 
 DESCRIPTION = """Look up UniProt entries in the local UniProt index by accession (P04637), entry name
 (P53_HUMAN), gene symbol (TP53) or protein name (Cellular tumor antigen p53). Call it to get a protein's
-curated function, subcellular location, GO terms, keywords and sequence. Matching is exact first
-(accession, entry name, gene, gene synonym, protein name), then all words of the name, then fuzzy; the
-result says how it matched and what it matched, so check a fuzzy match before relying on it. When several
+curated function, subcellular location, disease involvement, tissue specificity, subunit, catalytic
+activity, pathway, PTMs, cofactors, domains, GO terms, keywords and sequence. Matching is exact first
+(accession, gene, gene synonym, entry name, protein name), then all words of the name, then a gene symbol or
+accession inside a phrase ("SDHAF1 protein"), then fuzzy; the result says how it matched and what it
+matched, so check a fuzzy match before relying on it. When several
 species share a gene name, human entries come first; pass organism to choose another. Returns up to k
 entries with a UniProt URL each (cite as UniProt:<accession>)."""
 
@@ -63,7 +74,7 @@ def uniprot_lookup(
     if not query or not query.strip():
         raise ToolInputError("query is empty: give a UniProt accession, gene symbol or protein name")
     proteins = ProteinCatalog.from_source(catalog)
-    how, matched, entries = proteins.lookup(query)
+    how, matched, entries = proteins.lookup(query, organism)
     if not entries:
         hint = proteins.suggestions(query)
         close = f"; closest names: {', '.join(hint)}" if hint else ""
@@ -79,6 +90,7 @@ def uniprot_lookup(
         "source": "UniProtKB entries in the local protein index",
         "match": {"how": how, "matched": matched, "query": query, "count": len(chosen)},
         "entries": [_entry(doc, include_sequence) for doc in chosen[:k]],
+        "facts": [f for doc in chosen[:k] for f in entry_facts(doc)],
     }
 
 
@@ -103,6 +115,114 @@ def _entry(doc: Document, include_sequence: bool) -> dict[str, Any]:
     entry["url"] = f"https://www.uniprot.org/uniprotkb/{entry['accession']}/entry"
     entry["citation"] = f"UniProt:{entry['accession']}"
     return entry
+
+
+_PUBMED_REFS = re.compile(r"\s*\((?:PubMed:\d+|Ref\.\d+)(?:,\s*(?:PubMed:\d+|Ref\.\d+))*\)")
+FUNCTION_TOPICS = (
+    "function",
+    "what does",
+    "role",
+    "do",
+    "does",
+    "activity",
+    "involved",
+    "mechanism",
+    "pathway",
+)
+LOCATION_TOPICS = (
+    "where", "locali", "location", "compartment", "membrane", "nucleus", "nuclear", "cytoplasm", "cytosol",
+    "secreted", "mitochondri", "subcellular", "organelle",
+)  # fmt: skip
+DISEASE_TOPICS = (
+    "disease", "diseases", "disorders", "associated with", "mutations cause", "syndrome", "cancer", "tumor",
+    "tumour", "patholog", "inherited", "clinical", "implicated",
+)  # fmt: skip
+
+
+def entry_facts(doc: Document) -> list[dict[str, Any]]:
+    """UniProt's own statements about one entry (names, gene, organism, length, function, location, disease).
+
+    Each fact's ``item`` is the accession, and each statement names the entry (no ``{subject}`` placeholder):
+    these are curated annotations of a named entry, not predictions about a query.
+    """
+    meta = doc.metadata
+    accession = str(meta.get("accession") or doc.parent_id)
+    name = str(meta.get("protein_name") or accession)
+    gene = str(meta.get("gene") or "")
+    entry = f"{gene or name} ({accession})"
+    facts: list[dict[str, Any]] = []
+
+    def add(key: str, label: str, value: Any, statement: str, topics: tuple[str, ...], main: bool) -> None:
+        if value not in (None, "", []):
+            facts.append(fact(key, label, value, statement, topics=topics, main=main, item=accession))
+
+    entry_name = f" ({meta['entry_name']})" if meta.get("entry_name") else ""
+    add(
+        "protein_name",
+        "protein name",
+        name,
+        f"UniProt entry {accession}{entry_name} is {name}",
+        ("what protein", "which protein", "what is", "name", "called", "identify"),
+        True,
+    )
+    add(
+        "gene",
+        "gene",
+        gene,
+        f"According to UniProt, {name} ({accession}) is encoded by the gene {gene}",
+        ("gene", "encoded", "encodes", "symbol"),
+        True,
+    )
+    organism = meta.get("organism")
+    add(
+        "organism",
+        "organism",
+        organism,
+        f"UniProt entry {accession} ({name}) is from {organism}",
+        ("organism", "species", "which organism"),
+        False,
+    )
+    length = meta.get("length")
+    add(
+        "length",
+        "length",
+        length,
+        f"According to UniProt, {entry} is {length} amino acids long",
+        ("how long", "length", "residues", "amino acids", "size"),
+        False,
+    )
+    function = _clean(meta.get("function"))
+    add("function", "function", function, f"UniProt function of {entry}: {function}", FUNCTION_TOPICS, True)
+    location = _clean(meta.get("subcellular_location"))
+    add(
+        "subcellular_location",
+        "subcellular location",
+        location,
+        f"UniProt subcellular location of {entry}: {location}",
+        LOCATION_TOPICS,
+        True,
+    )
+    diseases = _diseases(meta.get("disease"))
+    add(
+        "disease",
+        "disease",
+        diseases,
+        f"UniProt disease annotation of {entry}: {'; '.join(diseases)}",
+        DISEASE_TOPICS,
+        True,
+    )
+    return facts
+
+
+def _clean(text: Any) -> str:
+    """UniProt free text without its PubMed references, which the citation to the entry covers."""
+    return " ".join(_PUBMED_REFS.sub("", str(text or "")).split())
+
+
+def _diseases(value: Any) -> list[str]:
+    """The ``disease`` field as a list of cleaned strings (it may be one string or a list)."""
+    items = [value] if isinstance(value, str) else list(value or [])
+    return [text for text in (_clean(item) for item in items) if text]
 
 
 SPEC = ToolSpec(

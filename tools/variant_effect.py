@@ -15,6 +15,7 @@ from bioagent.settings import Settings
 from .common import (
     STANDARD_AMINO_ACIDS,
     ToolSpec,
+    fact,
     package_version,
     parse_sequences,
     settings_or_default,
@@ -80,6 +81,7 @@ def variant_effect(
             "Set settings.tools.esm_model (environment variable BIOAGENT_TOOLS__ESM_MODEL) to a local folder "
             "holding an ESM-2 checkpoint saved with transformers (for example facebook/esm2_t33_650M_UR50D), "
             "or to a Hugging Face model name together with embedding.allow_download=true.",
+            "facts": [_unscored_fact(result["mutations"])],
         }
     tokenizer, model = load_esm(settings.tools.esm_model, not settings.embedding.allow_download)
     scores = _masked_marginals(tokenizer, model, wild_type, substitutions)
@@ -89,7 +91,45 @@ def variant_effect(
         "model_version": f"transformers {package_version('transformers')}",
         "scores": scores,
         "meaning": MEANING,
+        "facts": [_score_fact(score) for score in scores],
     }
+
+
+VARIANT_TOPICS = (
+    "variant", "mutation", "mutant", "substitution", "missense", "damaging", "deleterious", "pathogenic",
+    "tolerated", "benign", "effect", "impact", "esm",
+)  # fmt: skip
+
+
+def _score_fact(score: dict[str, Any]) -> dict[str, Any]:
+    """One mutation's score with what its sign means (ESM-2 masked marginals are uncalibrated)."""
+    meaning = (
+        "negative = less likely than the wild type, often damaging"
+        if score["score"] < 0
+        else "zero or positive = at least as likely as the wild type"
+    )
+    mutation = score["mutation"]
+    statement = (
+        f"ESM-2 scores {mutation} in {{subject}} at {score['score']} "
+        f"(masked-marginal log-likelihood ratio; {meaning})"
+    )
+    topics = (*VARIANT_TOPICS, mutation.lower(), f"{score['wild_type']}{score['position']}".lower())
+    return fact(mutation, f"{mutation} score", score["score"], statement, topics=topics, main=True)
+
+
+def _unscored_fact(mutations: list[str]) -> dict[str, Any]:
+    """Without ESM-2 weights: a fact saying that no score exists, so that none is made up."""
+    listed = ", ".join(mutations)
+    statement = f"No ESM-2 score was computed for {listed} in {{subject}}: ESM-2 weights are not configured"
+    topics = (*VARIANT_TOPICS, *(m.lower() for m in mutations))
+    return fact(
+        "not_configured",
+        "no variant score",
+        {"configured": False, "mutations": mutations},
+        statement,
+        topics=topics,
+        main=True,
+    )
 
 
 def parse_mutations(mutations: str | list[str], sequence: str, limit: int) -> list[Substitution]:

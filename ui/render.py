@@ -266,7 +266,7 @@ def summary_markdown(answer: Answer) -> str:
     if answer.abstained:
         parts.append("abstained")
     if answer.extractive:
-        parts.append("extractive fallback")
+        parts.append("composed from the evidence (no generated text)")
     return " · ".join(parts)
 
 

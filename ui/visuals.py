@@ -62,7 +62,7 @@ def drug_subject(answer: Answer) -> tuple[str, str] | None:
     """(label, SMILES) of the molecule an answer is about: what drug_lookup found, or the SMILES a drug tool got."""
     for call in answer.tool_calls:
         if call.name == "drug_lookup" and _ok(call):
-            drug = call.result.data.get("drug", {}) if call.result else {}
+            drug = (call.result.data.get("drug") if call.result else None) or {}
             if drug.get("smiles"):
                 return str(drug.get("name") or call.arguments.get("name") or "drug"), str(drug["smiles"])
     for call in answer.tool_calls:

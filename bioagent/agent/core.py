@@ -18,6 +18,7 @@ from bioagent.agent.entities import EntityRecognizer
 from bioagent.agent.generate import ABSTAIN_TEXT, COMPACT, FULL
 from bioagent.agent.graph import AgentParts, Turn, build_graph
 from bioagent.agent.planner import Planner, choose_planner, declares_tool_calling
+from bioagent.agent.verdict import VerdictModel
 from bioagent.agent.verify import CachingEmbedder, Verifier
 from bioagent.errors import BioagentError, IndexLoadError
 from bioagent.index import Embedder, Index, load_embedder, load_index
@@ -94,6 +95,8 @@ class Agent:
             verifier=Verifier(embedder, config.support_cosine, config.support_overlap, config.unsupported),
             style=FULL if declares_tool_calling(self.llm) else COMPACT,
             settings=self.settings,
+            writer=_writer(config.writer, self.llm),
+            verdicts=_verdict_model(config.verdicts, embedder, notes),
             model_name=model_name,
             startup_notes=notes,
         )
@@ -312,6 +315,30 @@ def _embedder(literature: list[Index], proteins: Index | None, settings: Setting
     return load_embedder(settings.embedding, settings.cache_dir)
 
 
+def _writer(setting: str, llm: BaseChatModel) -> str:
+    """'model' when the chat model should write over the facts, else 'evidence' (``agent.writer``)."""
+    if setting == "auto":
+        return "model" if declares_tool_calling(llm) else "evidence"
+    return setting
+
+
+def _verdict_model(setting: str, embedder: Embedder, notes: list[str]) -> VerdictModel | None:
+    """The shipped yes/no verdict model when ``agent.verdicts`` is 'auto' and it beat the majority class on
+    both evaluation splits; otherwise none, and yes/no questions get the evidence without a verdict."""
+    if setting == "off":
+        return None
+    model = VerdictModel.load()
+    if not model.beats_majority_on_both:
+        return None
+    if model.embedder != embedder.name:
+        notes.append(
+            f"No yes/no verdicts: the verdict model needs the embedder '{model.embedder}', this agent uses "
+            f"'{embedder.name}'."
+        )
+        return None
+    return model
+
+
 def _sequence_lookup(proteins: Index | None) -> Any:
     def sequence_of(accession: str) -> str | None:
         doc = proteins.get(accession) if proteins is not None else None
@@ -327,7 +354,7 @@ def _drug_names(tools: Sequence[BaseTool], settings: Settings) -> list[str]:
     try:
         from bioagent.tools.drug_catalog import load_drug_catalog
 
-        return [record.name for record in load_drug_catalog(settings.tools.repurposing_hub).approved()]
+        return [record.name for record in load_drug_catalog(settings.repurposing_hub_path()).approved()]
     except Exception as exc:  # the catalog is optional here: names fall back to suffix rules
         logger.info("drug names unavailable for entity recognition: %s", exc)
         return []

@@ -117,10 +117,19 @@ def _mirage(data_dir: Path, part: str) -> list[QAItem]:
     return items
 
 
-def _bioasq_questions(data_dir: Path) -> list[dict[str, Any]]:
+def bioasq_questions(
+    data_dir: Path, types: Sequence[str] | None = ("yesno",), tasks: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """BioASQ gold questions of the given types (None: all) from the given tasks ('7B' ... '11B'; None: all),
+    each with its task as ``question["task"]``."""
     questions = []
     for path in sorted((data_dir / "bioasq_golden_enriched").glob("Task*BGoldenEnriched/*_golden.json")):
-        questions += [q for q in _read_json(path)["questions"] if q.get("type") == "yesno"]
+        task = path.parent.name.removeprefix("Task").removesuffix("GoldenEnriched")
+        if tasks is not None and task not in tasks:
+            continue
+        for question in _read_json(path)["questions"]:
+            if types is None or question.get("type") in types:
+                questions.append({**question, "task": task})
     return questions
 
 
@@ -137,14 +146,15 @@ def _bioasq(data_dir: Path) -> list[QAItem]:
             str(q["exact_answer"]).lower(),
             [_pmid(d) for d in q["documents"]],
         )
-        for q in _bioasq_questions(data_dir)
+        for q in bioasq_questions(data_dir)
     ]
 
 
-def bioasq_snippet_documents(data_dir: Path) -> list[Document]:
-    """The gold snippets of every BioASQ yes/no question, one Document per PMID (snippets joined)."""
+def bioasq_snippet_documents(data_dir: Path, types: Sequence[str] | None = ("yesno",)) -> list[Document]:
+    """The gold snippets of every BioASQ question of ``types`` (None: all types), one Document per PMID
+    (its snippets joined)."""
     texts: dict[str, list[str]] = {}
-    for question in _bioasq_questions(data_dir):
+    for question in bioasq_questions(data_dir, types):
         for snippet in question.get("snippets", []):
             pieces = texts.setdefault(_pmid(snippet["document"]), [])
             if snippet["text"] not in pieces:
@@ -155,16 +165,17 @@ def bioasq_snippet_documents(data_dir: Path) -> list[Document]:
     ]
 
 
-def bioasq_snippet_index(settings: Settings) -> Any:
-    """The BioASQ snippet index, built once with the configured embedder into the cache folder."""
+def bioasq_snippet_index(settings: Settings, types: Sequence[str] | None = ("yesno",)) -> Any:
+    """The index of the BioASQ gold snippets of ``types`` (None: all 21,998 snippets of Tasks 7B-11B), built
+    once with the configured embedder into the cache folder."""
     from bioagent.errors import IndexLoadError
     from bioagent.index import build_index, load_index
 
-    out = settings.cache_dir / "eval" / "bioasq-snippets"
+    out = settings.cache_dir / "eval" / ("bioasq-snippets" if types == ("yesno",) else "bioasq-all-snippets")
     try:
         return load_index(out, settings)
     except IndexLoadError:
-        return build_index(bioasq_snippet_documents(settings.data_dir), out, settings, progress=True)
+        return build_index(bioasq_snippet_documents(settings.data_dir, types), out, settings, progress=True)
 
 
 class ClosedBook:

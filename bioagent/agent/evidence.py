@@ -127,7 +127,7 @@ def summarise_tool_result(data: Any, limit: int = TOOL_SNIPPET_CHARS) -> str:
 
 
 _SKIP_KEYS = frozenset(
-    {"meaning", "plot", "tool", "model", "model_version", "sequence", "input", "inchikey", "query"}
+    {"meaning", "plot", "tool", "model", "model_version", "sequence", "input", "inchikey", "query", "facts"}
 )
 
 
@@ -185,15 +185,26 @@ class EvidenceSet:
             metadata["sanitised"] = True
         return self._add(key, kind, hit.title, text, round(relevance, 4), metadata)
 
-    def add_tool_result(self, name: str, data: Any, model: str | None = None) -> Evidence:
-        """Add a tool's result as prediction evidence ``tool:<name>`` (``-2``, ``-3`` for repeated calls)."""
+    def add_tool_result(
+        self, name: str, data: Any, model: str | None = None, subject: str = "it"
+    ) -> Evidence:
+        """Add a tool's result as prediction evidence ``tool:<name>`` (``-2``, ``-3`` for repeated calls): the
+        facts it states (``{subject}`` filled in), then a digest of the rest. The facts stay in the metadata
+        for the verifier's contradiction checks."""
         key = f"tool:{name}"
         count = 1
         while self.get(key):
             count += 1
             key = f"tool:{name}-{count}"
+        facts = list(data.get("facts") or []) if isinstance(data, dict) else []
+        statements = [fill_subject(str(f["statement"]), subject) for f in facts]
+        text = " ".join(f"{s.rstrip('.')}." for s in statements)
         digest = summarise_tool_result(data)
-        return self._add(key, "prediction", f"{name} result", digest, None, {"model": model} if model else {})
+        text = f"{text} Data: {digest}" if text and digest else text or digest
+        metadata: dict[str, Any] = {"model": model} if model else {}
+        if facts:
+            metadata["facts"] = facts
+        return self._add(key, "prediction", f"{name} result", text, None, metadata)
 
     def _add(
         self, key: str, kind: str, title: str, text: str, score: float | None, metadata: dict[str, Any]
@@ -230,6 +241,13 @@ class EvidenceSet:
             label = f"[{item.number}]" if numbered_only else f"[{item.number}] {item.id} -"
             lines.append(f"{label} {text}")
         return "\n".join(lines)
+
+
+def fill_subject(statement: str, subject: str) -> str:
+    """A fact's statement with ``{subject}`` replaced (capitalised when the sentence starts with it; model names
+    such as 'metapredict' keep their spelling)."""
+    text = statement.replace("{subject}", subject)
+    return text[0].upper() + text[1:] if statement.startswith("{subject}") else text
 
 
 def _cut_words(text: str, words: int) -> str:

@@ -13,7 +13,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from bioagent.agent.evidence import EvidenceSet, split_sentences
 from bioagent.agent.prompts import load_prompt
-from bioagent.agent.verify import content_terms
+from bioagent.agent.terms import content_terms
 from bioagent.errors import BioagentError
 from bioagent.index.embedders import Embedder
 from bioagent.llm import explain_llm_error
@@ -72,9 +72,16 @@ def build_messages(
     evidence: EvidenceSet,
     options: Sequence[str] | None = None,
     history: str = "",
+    facts: str = "",
 ) -> list[BaseMessage]:
+    """The answer prompt: numbered evidence, and the facts already composed from it (to keep verbatim)."""
     block = evidence.prompt_block(style.evidence_items, style.evidence_words, style.numbered_only)
     values = {"question": question, "evidence": block, "answer_format": answer_format(options, question)}
+    values["facts"] = (
+        f"Facts established from this evidence (keep every number and name exactly as written):\n{facts}\n\n"
+        if facts
+        else ""
+    )
     if style is FULL:
         values["history"] = f"Earlier in this conversation:\n{history}\n\n" if history else ""
     system, user = load_prompt(style.template).render(**values)

@@ -18,6 +18,7 @@ from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 
+from bioagent.agent.compose import ComposerInput, Composition, compose, subject_name
 from bioagent.agent.entities import Entities, EntityRecognizer
 from bioagent.agent.evidence import EvidenceSet
 from bioagent.agent.generate import (
@@ -32,11 +33,13 @@ from bioagent.agent.generate import (
     verdict_options,
 )
 from bioagent.agent.planner import Plan, PlannedCall, Planner
-from bioagent.agent.verify import QUOTED, Verification, Verifier
+from bioagent.agent.verdict import Verdict, VerdictModel
+from bioagent.agent.verify import QUOTED, Verification, Verifier, missing_anchors
 from bioagent.index import Embedder, Index
 from bioagent.settings import Settings
 from bioagent.types import Answer, Citation, Hit, SentenceVerdict, ToolCall, ToolResult
 
+COMPOSER_NAME = "evidence composer (no chat model wrote this answer)"
 _FOLLOW_UP = re.compile(
     r"\b(it|its|it's|they|them|their|this|that|these|those|the (?:protein|gene|drug))\b", re.I
 )
@@ -65,6 +68,10 @@ class AgentParts:
     verifier: Verifier
     style: PromptStyle
     settings: Settings
+    writer: str = "evidence"
+    """'evidence' (compose from facts, no chat model) or 'model' (the chat model writes over the facts)."""
+    verdicts: VerdictModel | None = None
+    """Gives yes/no verdicts; set only when its measured accuracy beat the majority class."""
     model_name: str = ""
     startup_notes: list[str] = field(default_factory=list)
 
@@ -81,6 +88,8 @@ class AgentState(TypedDict, total=False):
     plan: Plan
     hits: list[tuple[Hit, float, str]]
     evidence: EvidenceSet
+    entries: dict[str, dict[str, Any]]
+    composition: Composition
     draft: str
     model_reasoning: str
     answer: Answer
@@ -221,8 +230,33 @@ class _Nodes:
             timings[f"tool.{call.name}"] = round(timings.get(f"tool.{call.name}", 0.0) + call.seconds, 4)
             if call.result and not call.result.ok:
                 notes.append(f"The {call.name} tool failed: {call.result.error}")
-        evidence = self._assemble(state.get("hits") or [], calls)
-        return {"tool_calls": calls, "notes": notes, "timings": timings, "evidence": evidence}
+        hits = (state.get("hits") or []) + self._identified_entries(calls, state["entities"])
+        entries = {
+            str(hit.metadata.get("accession") or hit.parent_id): hit.metadata
+            for hit, _, _ in hits
+            if hit.metadata.get("matched_entity")
+        }
+        run = ComposerInput(state["question"], state["entities"], EvidenceSet(), calls, entries)
+        evidence = self._assemble(hits, calls, subject_name(run))
+        return {
+            "tool_calls": calls,
+            "notes": notes,
+            "timings": timings,
+            "evidence": evidence,
+            "entries": entries,
+        }
+
+    def _identified_entries(self, calls: list[ToolCall], entities: Entities) -> list[tuple[Hit, float, str]]:
+        """The UniProt entry a pasted sequence is (homology_search's top hit at >= 90% identity over >= 80%
+        of the query), fetched like a named protein; nothing when the question named its protein."""
+        if entities.protein_ids or self.parts.proteins is None:
+            return []
+        for call in calls:
+            if call.name == "homology_search" and call.result and call.result.ok:
+                top = next(iter(call.result.data.get("hits") or []), None)
+                if top and top["identity"] >= 0.9 and top["query_coverage"] >= 0.8:
+                    return self._entity_entries([str(top["accession"])])
+        return []
 
     def _run_tool(self, planned: PlannedCall, results: dict[str, dict[str, Any]]) -> ToolCall:
         args = dict(planned.args)
@@ -249,7 +283,9 @@ class _Nodes:
             name=planned.name, arguments=args, result=result, seconds=round(time.perf_counter() - start, 4)
         )
 
-    def _assemble(self, hits: list[tuple[Hit, float, str]], calls: list[ToolCall]) -> EvidenceSet:
+    def _assemble(
+        self, hits: list[tuple[Hit, float, str]], calls: list[ToolCall], subject: str
+    ) -> EvidenceSet:
         """Numbered evidence: named UniProt entries, then tool results, then the rest by relevance."""
         evidence = EvidenceSet()
         exact = [h for h in hits if h[0].metadata.get("matched_entity")]
@@ -257,7 +293,7 @@ class _Nodes:
             evidence.add_hit(hit, relevance, kind)
         for call in calls:
             if call.result and call.result.ok:
-                evidence.add_tool_result(call.name, call.result.data, call.result.model)
+                evidence.add_tool_result(call.name, call.result.data, call.result.model, subject)
         rest = sorted((h for h in hits if not h[0].metadata.get("matched_entity")), key=lambda h: -h[1])
         for hit, relevance, kind in rest:
             evidence.add_hit(hit, relevance, kind)
@@ -270,6 +306,25 @@ class _Nodes:
 
     def answer(self, state: AgentState) -> dict[str, Any]:
         writer = get_stream_writer()
+        run = ComposerInput(
+            state["question"],
+            state["entities"],
+            state["evidence"],
+            state.get("tool_calls") or [],
+            state.get("entries") or {},
+        )
+        composition = compose(run, self.parts.embedder, self.config.literature_sentences)
+        verdict = self._verdict(state)
+        if self.parts.writer == "evidence":
+            draft = composition.text(verdict.label if verdict else None)
+            writer({"token": draft})
+            trace = [f"Composed {len(composition.statements)} sentences from the evidence (no chat model)."]
+            if verdict:
+                trace.append(
+                    f"Verdict {verdict.label} (probability {verdict.probability:.2f}) from the verdict model; "
+                    f"its deciding sentence: {verdict.sentence[:200]}"
+                )
+            return {"draft": draft, "composition": composition, "trace": trace}
         history = "\n".join(f"Q: {t.question}\nA: {t.answer}" for t in state.get("history") or [])
         messages = build_messages(
             self.parts.style,
@@ -277,6 +332,7 @@ class _Nodes:
             state["evidence"],
             state.get("options"),
             history if self.parts.style is FULL else "",
+            composition.facts_block(),
         )
         start = time.perf_counter()
         first: list[float] = []
@@ -291,17 +347,34 @@ class _Nodes:
         )
         reasoning, draft = split_reasoning(reply)
         timings = {"answer.first_token": round(first[0], 4)} if first else {}
-        return {"draft": draft, "model_reasoning": reasoning, "timings": timings}
+        return {"draft": draft, "model_reasoning": reasoning, "timings": timings, "composition": composition}
+
+    def _verdict(self, state: AgentState) -> Verdict | None:
+        """A yes/no verdict from the verdict model over the literature evidence, for yes/no questions only."""
+        options = [o.lower() for o in verdict_options(state.get("options"), state["question"])]
+        if self.parts.verdicts is None or not {"yes", "no"} <= set(options):
+            return None
+        evidence = state["evidence"]
+        passages = [evidence.texts[item.id] for item in evidence.items if item.kind == "literature"][:5]
+        return self.parts.verdicts.predict(state["question"], passages, self.parts.embedder)
 
     def verify(self, state: AgentState) -> dict[str, Any]:
         evidence = state["evidence"]
         style = self.parts.style
+        composed = self.parts.writer == "evidence"
+        subjects = [f"UniProt:{accession}" for accession in state.get("entries") or {}]
         checked = self.parts.verifier.verify(
-            state.get("draft", ""), evidence, style.evidence_items, style.max_claims
+            state.get("draft", ""),
+            evidence,
+            None if composed else style.evidence_items,
+            None if composed else style.max_claims,
+            subjects=subjects,
         )
+        if not composed and state.get("composition"):
+            checked = self._keep_facts(checked, state["composition"], evidence, subjects)
         notes = _verification_notes(checked, self.config.unsupported)
-        text, extractive = checked.text, False
-        if not _has_supported_claim(checked) and self.config.extractive_fallback:
+        text, extractive = checked.text, composed
+        if not composed and not _has_supported_claim(checked) and self.config.extractive_fallback:
             quoted = extractive_sentences(
                 state["question"], evidence, self.parts.embedder, items=self.parts.style.evidence_items
             )
@@ -327,6 +400,22 @@ class _Nodes:
         answer.citations = [_citation(key, evidence) for key in checked.citations if evidence.get(key)]
         return {"answer": answer, "notes": notes}
 
+    def _keep_facts(
+        self, checked: Verification, composition: Composition, evidence: EvidenceSet, subjects: list[str]
+    ) -> Verification:
+        """The model's checked answer plus every composed fact or field whose numbers and names it dropped:
+        a chat model writes over the facts but does not lose them."""
+        dropped = [
+            s
+            for s in composition.statements
+            if s.origin != "literature sentence" and missing_anchors(s.text, checked.text)
+        ]
+        if dropped:
+            checked.extend(
+                self.parts.verifier.verify(Composition(dropped).text(), evidence, subjects=subjects)
+            )
+        return checked
+
     def abstain(self, state: AgentState) -> dict[str, Any]:
         notes = ["No retrieved passage reached the relevance threshold and no tool produced a result."]
         answer = self._answer(state, ABSTAIN_TEXT, EvidenceSet(), notes, False)
@@ -348,7 +437,7 @@ class _Nodes:
             evidence=list(evidence.items),
             tool_calls=list(state.get("tool_calls") or []),
             reasoning="\n".join(trace),
-            model=self.parts.model_name,
+            model=self.parts.model_name if self.parts.writer == "model" else COMPOSER_NAME,
             notes=all_notes,
             planner=self.parts.planner.name,
             extractive=extractive,

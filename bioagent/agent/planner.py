@@ -117,17 +117,15 @@ class RulesPlanner:
             named = sequence is not None
         if sequence is None:
             return []
-        wanted = [k for k in ("disorder", "protein_properties", "homology_search") if _asks(k, question)]
+        wanted = [k for k in ("disorder", "protein_properties") if _asks(k, question)]
         if self.variant_model and entities.variants and (entities.protein_ids or entities.sequences):
             wanted.insert(0, "variant_effect")
-        if not wanted and not named:
-            wanted = ["protein_properties", "homology_search"]
-        if named:
-            wanted = [k for k in wanted if k != "homology_search"]
-            if wanted:
-                plan.rationale.append(
-                    f"Using the UniProt sequence of {entities.protein_ids[0]} for the tools."
-                )
+        if not named:  # a pasted sequence is identified first: the answer names what it is
+            wanted.insert(0, "homology_search")
+            if len(wanted) == 1 and not _asks("homology_search", question):
+                wanted.append("protein_properties")
+        elif wanted:
+            plan.rationale.append(f"Using the UniProt sequence of {entities.protein_ids[0]} for the tools.")
         calls = []
         for name in wanted:
             args: dict[str, Any] = {"sequence": sequence}
@@ -139,7 +137,8 @@ class RulesPlanner:
     def _drug_calls(self, question: str, entities: Entities) -> list[PlannedCall]:
         calls: list[PlannedCall] = []
         extra = [k for k in ("admet", "drug_properties", "similar_drugs") if _asks(k, question)]
-        for smiles in entities.smiles[:1]:
+        for smiles in entities.smiles[:1]:  # identified first (by InChIKey): the answer names the molecule
+            calls.append(PlannedCall("drug_lookup", {"smiles": smiles}))
             for name in extra or ["drug_properties"]:
                 calls.append(PlannedCall(name, {"smiles": smiles}))
         if entities.smiles:

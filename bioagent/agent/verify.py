@@ -17,12 +17,15 @@ filler with no content word at all ("The answer is [1].") is dropped.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
 from bioagent.agent.evidence import EvidenceSet, find_citations, split_sentences, strip_citations
+from bioagent.agent.reject import fact_conflict, location_conflict, says_nothing
+from bioagent.agent.terms import content_terms
 from bioagent.index.embedders import Embedder
 from bioagent.types import SentenceVerdict
 
@@ -30,19 +33,6 @@ UNSUPPORTED_MARK = "[unsupported]"
 NO_CLAIM = "no checkable claim"
 FILLER = "filler without content (dropped)"
 QUOTED = "quoted from the evidence (extractive fallback)"
-_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
-_STOPWORDS_TEXT = (
-    "a about above after again against all also although am among an and any are as at be because been "
-    "before being below between both but by can could did do does doing done during each either et few "
-    "for from further had has have having he her here hers him his how however i if in into is it its "
-    "itself just may might more most much must my no nor not now of off on once only or other our out "
-    "over own per rather same she should so some such than that the their them then there these they this "
-    "those through thus to too under until up upon us very via was we were what when where whether which "
-    "while who whom why will with within without would yes you your maybe answer evidence according shows "
-    "show shown study studies result results suggest suggests suggested indicate indicates found"
-)
-_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
-_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s")
 _MIN_CLAIM_TERMS = 2
 _VERDICT = re.compile(r"\W*(yes|no|maybe)\b", re.IGNORECASE)
 
@@ -53,7 +43,7 @@ _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th|s)$", re.IGNORECASE)
 
 
 def missing_anchors(claim: str, evidence: str) -> list[str]:
-    """Numbers (10 and above) and gene/variant-like symbols (letters with digits: TP53, R175H) of the claim
+    """Numbers (10 and above, or with decimals) and gene/variant-like symbols (letters with digits: TP53, R175H) of the claim
     that the evidence does not contain; a number counts as present when the evidence rounds to it."""
     claim = re.sub(r"(?<=\d),(?=\d{3}\b)", "", claim)
     evidence = re.sub(r"(?<=\d),(?=\d{3}\b)", "", evidence)
@@ -62,28 +52,9 @@ def missing_anchors(claim: str, evidence: str) -> list[str]:
     missing = [s for s in _SYMBOL.findall(claim) if not _ORDINAL.match(s) and s.upper() not in words]
     for number in _NUMBER.findall(claim):
         decimals = len(number.partition(".")[2])
-        if float(number) >= 10 and not any(round(v, decimals) == float(number) for v in values):
+        if (float(number) >= 10 or decimals) and not any(round(v, decimals) == float(number) for v in values):
             missing.append(number)
     return missing
-
-
-def content_terms(text: str) -> set[str]:
-    """Lower-cased, crudely stemmed words that carry meaning (numbers kept, stop words dropped)."""
-    terms = set()
-    for word in _WORD.findall(text.lower()):
-        if word in _STOPWORDS or (len(word) < 3 and not word[0].isdigit()):
-            continue
-        terms.add(_stem(word))
-    return terms
-
-
-def _stem(word: str) -> str:
-    if word[0].isdigit():
-        return word
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
 
 
 @dataclass
@@ -99,6 +70,17 @@ class Verification:
     invalid_citations: list[str] = field(default_factory=list)
     dropped_sentences: int = 0
     """Sentences not checked: repeats, or claims beyond the requested answer length."""
+
+    def extend(self, other: Verification) -> None:
+        """Append another checked text (sentences, verdicts, citations and counts)."""
+        self.text = " ".join(t for t in (self.text, other.text) if t)
+        self.verdicts += other.verdicts
+        self.citations = list(dict.fromkeys(self.citations + other.citations))
+        self.claims += other.claims
+        self.supported_claims += other.supported_claims
+        self.removed_sentences += other.removed_sentences
+        self.invalid_citations += other.invalid_citations
+        self.dropped_sentences += other.dropped_sentences
 
     @property
     def support_rate(self) -> float | None:
@@ -156,16 +138,24 @@ class Verifier:
         self.unsupported = unsupported
 
     def verify(
-        self, draft: str, evidence: EvidenceSet, shown: int | None = None, max_claims: int | None = None
+        self,
+        draft: str,
+        evidence: EvidenceSet,
+        shown: int | None = None,
+        max_claims: int | None = None,
+        subjects: Collection[str] = (),
     ) -> Verification:
         """Check ``draft`` against ``evidence``. Uncited claims are matched against the first ``shown`` items
         (those the model saw; default all); a cited item is always checked. Repeated sentences, and claims
-        after the first ``max_claims``, are dropped unchecked (counted in ``dropped_sentences``)."""
+        after the first ``max_claims``, are dropped unchecked (counted in ``dropped_sentences``).
+        ``subjects``: the UniProt keys the question resolved to; a claim resting only on other entries is
+        about the wrong entity and is rejected."""
         sentences, dropped = _first_distinct(split_sentences(draft), max_claims)
         claims = [strip_citations(s) for s in sentences]
         cited = {evidence.resolve(k) for s in sentences for m in find_citations(s) for k in m.keys}
         scope = [key for n, key in enumerate(evidence.keys()) if shown is None or n < shown or key in cited]
         support = _SupportTable(self.embedder, evidence, [c for c in claims if _is_claim(c)], scope)
+        support.subjects = set(subjects)
         result = Verification(text="", verdicts=[], citations=[], dropped_sentences=dropped)
         kept: list[str] = []
         for sentence, claim in zip(sentences, claims):
@@ -195,6 +185,10 @@ class Verifier:
                 (cited if resolved else invalid).append(resolved or key)
         result.invalid_citations.extend(invalid)
         cited = list(dict.fromkeys(cited))
+        if empty := says_nothing(claim):
+            return SentenceVerdict(
+                sentence=claim, citations=[], supported=False, reason=empty, removed_citations=cited + invalid
+            )
         if not _is_claim(claim) and not content_terms(claim) and not _VERDICT.match(claim):
             return SentenceVerdict(
                 sentence=claim,
@@ -212,15 +206,21 @@ class Verifier:
                 removed_citations=invalid,
             )
         result.claims += 1
+        conflicts = {key: why for key in cited if (why := self._conflict(claim, key, evidence, support))}
         scored = {key: support.score(claim, key) for key in cited}
-        backing = [key for key, (cos, ovl) in scored.items() if self._passes(cos, ovl)]
+        backing = [
+            key for key, (cos, ovl) in scored.items() if self._passes(cos, ovl) and key not in conflicts
+        ]
         removed = invalid + [key for key in cited if key not in backing]
         reason = "supported by its citation"
-        if not backing:
+        if not backing and not conflicts:
             best_key, (cos, ovl) = support.best(claim)
             if best_key and self._passes(cos, ovl):
-                backing, scored[best_key] = [best_key], (cos, ovl)
-                reason = "citation attached by the verifier (the draft cited none that supports it)"
+                if why := self._conflict(claim, best_key, evidence, support):
+                    conflicts[best_key] = why
+                else:
+                    backing, scored[best_key] = [best_key], (cos, ovl)
+                    reason = "citation attached by the verifier (the draft cited none that supports it)"
         if not backing:
             best_key, (cos, ovl) = support.best(claim)
             absent = (
@@ -228,13 +228,15 @@ class Verifier:
                 if claim in support.missing
                 else ""
             )
+            why = "; ".join(f"{key} {text}" for key, text in conflicts.items())
             return SentenceVerdict(
                 sentence=claim,
                 citations=[],
                 supported=False,
                 score=round(cos, 4),
                 removed_citations=removed,
-                reason=f"no evidence supports it (best: {best_key or 'none'}, cosine {cos:.2f}, overlap {ovl:.2f})"
+                reason=why
+                or f"no evidence supports it (best: {best_key or 'none'}, cosine {cos:.2f}, overlap {ovl:.2f})"
                 + absent,
             )
         result.supported_claims += 1
@@ -247,6 +249,19 @@ class Verifier:
             removed_citations=removed,
             reason=f"{reason}: cosine {cos:.2f}, overlap {ovl:.2f}",
         )
+
+    def _conflict(self, claim: str, key: str, evidence: EvidenceSet, support: _SupportTable) -> str | None:
+        """Why a reader would reject ``claim`` as resting on ``key``: another entity than the question's, or
+        a contradiction of the entry's location field or the tool's verdict."""
+        if key.startswith("UniProt:") and support.subjects and key not in support.subjects:
+            wanted = ", ".join(sorted(support.subjects))
+            return f"is about another entry than the one the question names ({wanted})"
+        item = evidence.get(key)
+        if key.startswith("UniProt:"):
+            return location_conflict(claim, evidence.texts[key])
+        if item is not None and item.kind == "prediction":
+            return fact_conflict(claim, item.metadata.get("facts") or [])
+        return None
 
     def _passes(self, cosine: float, overlap: float) -> bool:
         return cosine >= self.support_cosine and overlap >= self.support_overlap
@@ -262,11 +277,14 @@ class _SupportTable:
         for key in self.keys:
             text = evidence.texts[key]
             if key.startswith("tool:"):
-                self.units += [(key, part) for part in [text, *text.split("; ")] if part.strip()]
+                parts = [text, *split_sentences(text)[:60], *text.split("; ")]
+                self.units += [(key, part) for part in dict.fromkeys(parts) if part.strip()]
             else:
                 self.units += [(key, part) for part in split_sentences(text)[:40] if part.strip()]
         self.terms = {key: content_terms(evidence.texts[key]) for key in self.keys}
         self.texts = {key: evidence.texts[key] for key in self.keys}
+        self.subjects: set[str] = set()
+        """UniProt keys the question resolved to (claims resting only on other entries are rejected)."""
         self.missing: dict[str, list[str]] = {}
         texts = claims + [u[1] for u in self.units]
         vectors = embedder.encode_documents(texts) if texts else np.zeros((0, 1), dtype=np.float32)

@@ -28,7 +28,16 @@ _GO_BRACKET = re.compile(r"^(.*?)\s*\[(GO:\d{7})\]$")
 _WRAPPED_HYPHEN = re.compile(r"(?<=\w-) (?!(?:and|or|nor|to|as|but)\b)(?=\w)")
 _TRAILING_GROUP = re.compile(r"\s\(((?:[^()]|\([^()]*\))*)\)$")
 _CLEAVED = re.compile(r"\s*\[(?:Cleaved into|Includes):.*$")
-_TOPIC_PREFIX = re.compile(r"(?:^|\s)(?:FUNCTION|SUBCELLULAR LOCATION):\s*")
+_TOPIC_PREFIX = re.compile(
+    r"(?:^|\s)(?:FUNCTION|SUBCELLULAR LOCATION|DISEASE|TISSUE SPECIFICITY|SUBUNIT|CATALYTIC ACTIVITY|PATHWAY"
+    r"|PTM|COFACTOR|DOMAIN):\s*"
+)
+_DISEASE_HEAD = re.compile(r"^(?P<name>[^:\[]+?)\s*(?:\[MIM:[0-9]+\])?:\s+(?P<text>.*)$")
+_NOTE = re.compile(r"\s*\bNote=.*$")
+_REACTION = re.compile(r"Reaction=(.+?)(?:;\s*(?:Xref|EC|Evidence|PhysiologicalDirection)=|;?\s*$)")
+_EC = re.compile(r"\bEC=([0-9n.\-]+)")
+_COFACTOR_NAME = re.compile(r"\bName=([^;]+)(?:;|$)")
+_SUMMARY_TEXT_LIMIT = 400
 _GO_PREFIXED = re.compile(r"^(GO:\d{7})\s*;?\s*(?:[CFP]:)?(.*)$")
 _UNUSED_LINES = ("FT", "RN", "RP", "RC", "RX", "RG", "RA", "RT", "RL", "DR")
 #: Organisms behind UniProt's model-organism mnemonics, for TSV exports whose columns omit them.
@@ -61,6 +70,16 @@ class ProteinFields:
     taxonomy_id: int | None = None
     function: str = ""
     subcellular_location: str = ""
+    disease: list[str] = field(default_factory=list)
+    """'Name (ABBR): description' per CC DISEASE block (notes without a named disease kept as text)."""
+    tissue_specificity: str = ""
+    subunit: str = ""
+    catalytic_activity: list[str] = field(default_factory=list)
+    """'reaction (EC n.n.n.n)' per CATALYTIC ACTIVITY block."""
+    pathway: str = ""
+    ptm: str = ""
+    cofactor: str = ""
+    domain: str = ""
     go_terms: list[str] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
     sequence: str = ""
@@ -94,11 +113,30 @@ def _summary(f: ProteinFields) -> str:
     for label, value in (("Function", f.function), ("Subcellular location", f.subcellular_location)):
         if value:
             lines.append(f"{label}: {_PUBMED_REFS.sub('', value)}")
+    if diseases := _disease_names(f.disease):
+        lines.append(f"Involvement in disease: {'; '.join(diseases)}.")
+    if f.tissue_specificity:
+        lines.append(f"Tissue specificity: {_shortened(_PUBMED_REFS.sub('', f.tissue_specificity))}")
     if f.go_terms:
         lines.append(f"GO terms: {'; '.join(term.split(' ', 1)[-1] for term in f.go_terms)}.")
     if f.keywords:
         lines.append(f"Keywords: {', '.join(f.keywords)}.")
     return "\n".join(lines)
+
+
+def _disease_names(diseases: list[str]) -> list[str]:
+    """'Li-Fraumeni syndrome (LFS)' from each 'Name (ABBR): description' (notes without a name are left out)."""
+    names = (d.split(": ", 1)[0] for d in diseases if ": " in d)
+    return [name for name in names if len(name) <= 120 and ". " not in name]
+
+
+def _shortened(text: str, limit: int = _SUMMARY_TEXT_LIMIT) -> str:
+    """``text`` cut after the last full sentence that fits in ``limit`` characters (or at a word, with '…')."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = cut.rfind(". ")
+    return cut[: end + 1] if end > limit // 3 else cut.rsplit(" ", 1)[0] + " …"
 
 
 def strip_evidence(text: str) -> str:
@@ -184,12 +222,73 @@ def _flat_fields(entry: Any) -> ProteinFields:
         else None,
         function=" ".join(comments.get("FUNCTION", [])),
         subcellular_location=" ".join(comments.get("SUBCELLULAR LOCATION", [])),
+        **comment_fields(comments),
         go_terms=go,
         keywords=[strip_evidence(k) for k in entry.keywords],
         sequence=entry.sequence,
         length=entry.sequence_length or len(entry.sequence),
         reviewed=entry.data_class in ("Reviewed", "STANDARD"),
     )
+
+
+def comment_fields(blocks: dict[str, list[str]]) -> dict[str, Any]:
+    """The disease, expression, complex, reaction, pathway, PTM, cofactor and domain fields from CC blocks
+    written as in flat files and TSV exports ('Name (ABBR) [MIM:…]: text', 'Reaction=…; EC=…', 'Name=…;')."""
+    text = {key: " ".join(blocks.get(topic, [])) for key, topic in _TEXT_TOPICS.items()}
+    return {
+        **text,
+        "disease": [d for d in (disease_entry(b) for b in blocks.get("DISEASE", [])) if d],
+        "catalytic_activity": [
+            r for r in (reaction_entry(b) for b in blocks.get("CATALYTIC ACTIVITY", [])) if r
+        ],
+        "cofactor": " ".join(c for c in (cofactor_entry(b) for b in blocks.get("COFACTOR", [])) if c),
+    }
+
+
+_TEXT_TOPICS = {
+    "tissue_specificity": "TISSUE SPECIFICITY",
+    "subunit": "SUBUNIT",
+    "pathway": "PATHWAY",
+    "ptm": "PTM",
+    "domain": "DOMAIN",
+}
+
+
+def disease_entry(block: str, name: str = "", acronym: str = "") -> str:
+    """'Li-Fraumeni syndrome (LFS) [MIM:151623]: An autosomal … Note=…' -> 'Li-Fraumeni syndrome (LFS): An …'.
+
+    With ``name`` (XML, JSON), ``block`` is the description. MIM numbers, PubMed refs and the standard
+    'Note=The disease is caused by …' are dropped; a block that is only a note is kept as its text.
+    """
+    block = _PUBMED_REFS.sub("", strip_evidence(block)).strip()
+    match = None if name or block.startswith("Note=") else _DISEASE_HEAD.match(block)
+    if match and ". " not in match.group("name"):
+        name, block = match.group("name").strip(), match.group("text")
+    if not name:
+        return block.removeprefix("Note=").strip()
+    head = f"{name} ({acronym})" if acronym and f"({acronym})" not in name else name
+    description = _NOTE.sub("", block).strip()
+    return f"{head}: {description}" if description else head
+
+
+def reaction_entry(block: str, ec: str = "") -> str:
+    """'Reaction=A + B = C; Xref=…; EC=1.2.3.4;' -> 'A + B = C (EC 1.2.3.4)'; older free text is kept."""
+    block = strip_evidence(block)
+    match = _REACTION.search(block)
+    reaction = match.group(1).strip() if match else block.rstrip(";").strip()
+    ec = ec or (m.group(1) if (m := _EC.search(block)) else "")
+    return f"{reaction} (EC {ec})" if reaction and ec else reaction
+
+
+def cofactor_entry(block: str, names: list[str] | None = None) -> str:
+    """'Name=Zn(2+); Xref=…; Note=Binds 1 zinc ion per subunit.' -> 'Zn(2+). Binds 1 zinc ion per subunit.'"""
+    block = strip_evidence(block)
+    names = names if names is not None else [n.strip() for n in _COFACTOR_NAME.findall(block)]
+    note = block.split("Note=", 1)[1].strip().rstrip(";").strip() if "Note=" in block else ""
+    if not names and not note:
+        return block
+    text = ", ".join(names)
+    return f"{text}. {note}" if text and note else text or note
 
 
 def _description_names(description: str) -> tuple[str, list[str]]:
@@ -254,6 +353,25 @@ TSV_COLUMNS = {
     "sequence": ("sequence",),
     "length": ("length",),
     "reviewed": ("status", "reviewed"),
+    "disease": ("involvement in disease", "disease"),
+    "tissue_specificity": ("tissue specificity", "tissue_specificity"),
+    "subunit": ("subunit structure", "subunit structure [cc]", "subunit"),
+    "catalytic_activity": ("catalytic activity", "catalytic_activity"),
+    "pathway": ("pathway",),
+    "ptm": ("post-translational modification", "ptm"),
+    "cofactor": ("cofactor",),
+    "domain": ("domain [cc]",),
+}
+#: TSV comment columns ('DISEASE: … DISEASE: …') and the CC topic each holds.
+_TSV_TOPICS = {
+    "disease": "DISEASE",
+    "tissue_specificity": "TISSUE SPECIFICITY",
+    "subunit": "SUBUNIT",
+    "catalytic_activity": "CATALYTIC ACTIVITY",
+    "pathway": "PATHWAY",
+    "ptm": "PTM",
+    "cofactor": "COFACTOR",
+    "domain": "DOMAIN",
 }
 _GO_ASPECT_COLUMNS = (
     "gene ontology (biological process)",
@@ -332,6 +450,7 @@ def _tsv_document(values: dict[str, str], path: Path, number: int) -> Record:
         taxonomy_id=int(taxonomy_id) if taxonomy_id.isdigit() else None,
         function=_strip_topic(values.get("function", "")),
         subcellular_location=_strip_topic(values.get("subcellular_location", "")),
+        **comment_fields(_tsv_comment_blocks(values)),
         go_terms=_tsv_go_terms(values.get("go_terms", "")),
         keywords=[k.strip() for k in values.get("keywords", "").split(";") if k.strip()],
         sequence=values.get("sequence", "").strip(),
@@ -359,6 +478,15 @@ def split_protein_names(text: str) -> tuple[str, list[str]]:
 def _strip_topic(text: str) -> str:
     """Remove the 'FUNCTION: ' style prefixes of a TSV comment column and its evidence tags."""
     return strip_evidence(_TOPIC_PREFIX.sub(" ", text))
+
+
+def _tsv_comment_blocks(values: dict[str, str]) -> dict[str, list[str]]:
+    """CC topic -> blocks of the comment columns present ('DISEASE: A … DISEASE: B …' -> two blocks)."""
+    blocks: dict[str, list[str]] = {}
+    for key, topic in _TSV_TOPICS.items():
+        parts = re.split(rf"(?:^|\s){topic}:\s*", values.get(key, ""))
+        blocks[topic] = [strip_evidence(part) for part in parts if part.strip()]
+    return blocks
 
 
 def _tsv_go_terms(value: str) -> list[str]:

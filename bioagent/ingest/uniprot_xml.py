@@ -10,7 +10,15 @@ from typing import Any
 
 from bioagent.errors import IngestError
 from bioagent.ingest.files import ReadOptions, Record, open_text
-from bioagent.ingest.uniprot import ProteinFields, go_term, protein_document, strip_evidence
+from bioagent.ingest.uniprot import (
+    ProteinFields,
+    cofactor_entry,
+    disease_entry,
+    go_term,
+    protein_document,
+    reaction_entry,
+    strip_evidence,
+)
 from bioagent.ingest.xmlrecords import element_text, iter_xml_records
 from bioagent.types import Document
 
@@ -62,6 +70,7 @@ def _xml_fields(entry: ET.Element, accessions: list[str]) -> ProteinFields:
         taxonomy_id=int(taxid) if taxid.isdigit() else None,
         function=" ".join(element_text(c.find("text")) for c in _comments(entry, "function")),
         subcellular_location=" ".join(_xml_location(c) for c in _comments(entry, "subcellular location")),
+        **_xml_comment_fields(entry),
         go_terms=go,
         keywords=[element_text(k) for k in entry.iterfind("keyword")],
         sequence=seq_text,
@@ -114,6 +123,66 @@ def _xml_location(comment: ET.Element) -> str:
     return " ".join(parts + ([f"Note={note}"] if note else []))
 
 
+#: ProteinFields text field -> XML comment type.
+_XML_TEXT_COMMENTS = {
+    "tissue_specificity": "tissue specificity",
+    "subunit": "subunit",
+    "pathway": "pathway",
+    "ptm": "PTM",
+    "domain": "domain",
+}
+
+
+def _xml_comment_fields(entry: ET.Element) -> dict[str, Any]:
+    """Disease, tissue specificity, subunit, reactions, pathway, PTM, cofactor and domain comments."""
+    fields: dict[str, Any] = {
+        key: " ".join(_xml_text(c) for c in _comments(entry, kind))
+        for key, kind in _XML_TEXT_COMMENTS.items()
+    }
+    fields["disease"] = [d for d in (_xml_disease(c) for c in _comments(entry, "disease")) if d]
+    fields["catalytic_activity"] = [
+        r for c in _comments(entry, "catalytic activity") for r in _xml_reactions(c) if r
+    ]
+    fields["cofactor"] = " ".join(filter(None, (_xml_cofactor(c) for c in _comments(entry, "cofactor"))))
+    return fields
+
+
+def _xml_text(comment: ET.Element) -> str:
+    return " ".join(strip_evidence(element_text(node)) for node in comment.iterfind("text"))
+
+
+def _xml_disease(comment: ET.Element) -> str:
+    disease = comment.find("disease")
+    if disease is None:
+        return disease_entry(_xml_text(comment))
+    return disease_entry(
+        element_text(disease.find("description")),
+        name=element_text(disease.find("name")),
+        acronym=element_text(disease.find("acronym")),
+    )
+
+
+def _xml_reactions(comment: ET.Element) -> list[str]:
+    reactions = comment.findall("reaction")
+    if not reactions:
+        return [reaction_entry(_xml_text(comment))]
+    return [
+        reaction_entry(
+            element_text(node.find("text")),
+            ec=next(
+                (ref.get("id", "") for ref in node.iterfind("dbReference") if ref.get("type") == "EC"), ""
+            ),
+        )
+        for node in reactions
+    ]
+
+
+def _xml_cofactor(comment: ET.Element) -> str:
+    names = [element_text(node.find("name")) for node in comment.iterfind("cofactor")]
+    note = _xml_text(comment)
+    return cofactor_entry(f"Note={note}" if note else "", names=[n for n in names if n])
+
+
 def _property(ref: ET.Element, key: str) -> str:
     return next((p.get("value", "") for p in ref.iterfind("property") if p.get("type") == key), "")
 
@@ -161,6 +230,7 @@ def json_entry_document(entry: dict[str, Any]) -> Document:
         subcellular_location=" ".join(
             _json_location(c) for c in comments if c.get("commentType") == "SUBCELLULAR LOCATION"
         ),
+        **_json_comment_fields(comments),
         go_terms=[
             go_term(ref.get("id", ""), _json_property(ref, "GoTerm"))
             for ref in entry.get("uniProtKBCrossReferences", [])
@@ -208,6 +278,50 @@ def _json_location(comment: dict[str, Any]) -> str:
         parts.append("; ".join(name for name in names if name) + ".")
     note = _json_texts(comment.get("note", {}))
     return " ".join(parts + ([f"Note={note}"] if note else []))
+
+
+#: ProteinFields text field -> REST JSON comment type.
+_JSON_TEXT_COMMENTS = {
+    "tissue_specificity": "TISSUE SPECIFICITY",
+    "subunit": "SUBUNIT",
+    "pathway": "PATHWAY",
+    "ptm": "PTM",
+    "domain": "DOMAIN",
+}
+
+
+def _json_comment_fields(comments: list[dict[str, Any]]) -> dict[str, Any]:
+    """Disease, tissue specificity, subunit, reactions, pathway, PTM, cofactor and domain comments."""
+
+    def of(kind: str) -> list[dict[str, Any]]:
+        return [c for c in comments if c.get("commentType") == kind]
+
+    fields: dict[str, Any] = {
+        key: " ".join(_json_texts(c) for c in of(kind)) for key, kind in _JSON_TEXT_COMMENTS.items()
+    }
+    fields["disease"] = [d for d in (_json_disease(c) for c in of("DISEASE")) if d]
+    fields["catalytic_activity"] = [
+        reaction_entry(c["reaction"].get("name", ""), ec=c["reaction"].get("ecNumber", ""))
+        for c in of("CATALYTIC ACTIVITY")
+        if isinstance(c.get("reaction"), dict) and c["reaction"].get("name")
+    ]
+    fields["cofactor"] = " ".join(filter(None, (_json_cofactor(c) for c in of("COFACTOR"))))
+    return fields
+
+
+def _json_disease(comment: dict[str, Any]) -> str:
+    disease = comment.get("disease") or {}
+    if not disease.get("diseaseId"):
+        return disease_entry(_json_texts(comment.get("note", {})))
+    return disease_entry(
+        disease.get("description", ""), name=disease["diseaseId"], acronym=disease.get("acronym", "")
+    )
+
+
+def _json_cofactor(comment: dict[str, Any]) -> str:
+    names = [c.get("name", "") for c in comment.get("cofactors", []) if c.get("name")]
+    note = _json_texts(comment.get("note", {}))
+    return cofactor_entry(f"Note={note}" if note else "", names=names)
 
 
 def _json_property(ref: dict[str, Any], key: str) -> str:

@@ -71,7 +71,7 @@ EGFR = {
         ("Where in the cell is the EGFR protein located?", ["subcellular location", "Cell membrane"]),
         ("Which diseases are associated with EGFR?", ["disease", "Lung cancer (LNCR)"]),
         ("How long is EGFR?", ["1210 amino acids long"]),
-        ("Tell me about EGFR.", ["function", "Activates signaling cascades. Third sentence. [...]"]),
+        ("Tell me about EGFR.", ["function", "Activates signaling cascades. Third sentence…"]),
     ],
 )
 def test_the_question_chooses_the_uniprot_field(question: str, words: list[str]) -> None:
@@ -91,7 +91,9 @@ def test_sentences_come_from_different_items_and_close_to_the_best() -> None:
         RankedSentence("PMID:2", "other item", 0.8),
         RankedSentence("PMID:3", "weak", 0.3),
     ]
-    assert [s.text for s in pick_sentences(ranked, 3)] == ["best", "other item"]
+    assert [s.text for s in pick_sentences(ranked, 2)] == ["best", "other item"]
+    assert [s.text for s in pick_sentences(ranked, 3)] == ["best", "other item", "same item"]
+    assert [s.text for s in pick_sentences(ranked[:2], 2)] == ["best", "same item"]
 
 
 class SmilesInput(BaseModel):
@@ -108,7 +110,9 @@ def _properties(smiles: str) -> dict[str, Any]:
 
 
 def _lookup(name: str | None = None, smiles: str | None = None) -> dict[str, Any]:
-    return {"tool": "drug_lookup", "drug": {"name": "Caffeine", "smiles": "CN1C=NC2=C1C(=O)N(C(=O)N2C)C"}}
+    identity = fact("identity", "identity", "Caffeine", "{subject} has the structure of Caffeine", main=True)
+    drug = {"name": "Caffeine", "smiles": "CN1C=NC2=C1C(=O)N(C(=O)N2C)C"}
+    return {"tool": "drug_lookup", "drug": drug, "facts": [identity]}
 
 
 class LookupInput(BaseModel):
@@ -152,9 +156,17 @@ def test_the_answer_copies_the_asked_fact_and_cites_the_tool(agent: Agent) -> No
 def test_a_pasted_smiles_is_named_after_identification(agent: Agent) -> None:
     answer = agent.ask("Is this molecule drug-like? CN1C=NC2=C1C(=O)N(C(=O)N2C)C")
     assert [c.name for c in answer.tool_calls][:2] == ["drug_lookup", "drug_properties"]
-    assert (
-        "This molecule (Caffeine) passes Lipinski's rule of five (no violations) [tool:drug_properties]."
-        in answer.text
+    assert answer.text.startswith(
+        "This molecule has the structure of Caffeine [tool:drug_lookup]. "
+        "This molecule passes Lipinski's rule of five (no violations) [tool:drug_properties]."
+    )
+
+
+def test_a_drug_named_in_the_question_is_not_re_identified(agent: Agent) -> None:
+    answer = agent.ask("Is caffeine drug-like?")
+    assert "has the structure of" not in answer.text
+    assert answer.text.startswith(
+        "Caffeine passes Lipinski's rule of five (no violations) [tool:drug_properties]."
     )
 
 

@@ -147,7 +147,7 @@ def test_json_round_trip_and_validation(tmp_path: Path) -> None:
 
 def test_shipped_model_is_complete() -> None:
     model = VerdictModel.load()
-    assert model.embedder == "all-MiniLM-L6-v2"
+    assert model.embedder == "sentence-transformers/all-MiniLM-L6-v2"
     dimension = 384
     rng = np.random.default_rng(0)
     q = rng.normal(size=dimension).astype(np.float32)
@@ -166,8 +166,8 @@ def test_shipped_model_is_complete() -> None:
 
 
 # Non-test PQA-L questions (not in test_ground_truth.json) with unambiguous gold answers.
-CLEAR_NO = "NEGATIVE_PMID"
-CLEAR_YES = "POSITIVE_PMID"
+CLEAR_NO = "19683101"  # D-dimer is not a diagnostic parameter for acute appendicitis
+CLEAR_YES = "17276801"  # elevated troponin I predicts in-hospital mortality in pulmonary embolism
 
 
 @pytest.mark.slow

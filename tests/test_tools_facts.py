@@ -278,6 +278,9 @@ def test_uniprot_facts_name_the_entry_and_drop_pubmed_references(catalog: Protei
     assert disease["value"] == ["Li-Fraumeni syndrome (LFS): autosomal dominant cancer predisposition."]
     assert "disorder" not in disease["topics"] and "syndrome" in disease["topics"]
     assert (
+        disease["statement"] == "UniProt lists these diseases for TP53 (P04637): Li-Fraumeni syndrome (LFS)"
+    )
+    assert (
         facts[("P04637", "length")]["statement"]
         == "According to UniProt, TP53 (P04637) is 393 amino acids long"
     )
@@ -296,7 +299,7 @@ def test_a_disease_given_as_one_string_is_one_disease(catalog: ProteinCatalog) -
     assert disease["value"] == ["Diabetes mellitus, permanent neonatal 4 (PNDM4)."]
     assert (
         disease["statement"]
-        == "UniProt disease annotation of INS (P01308): Diabetes mellitus, permanent neonatal 4 (PNDM4)."
+        == "UniProt lists these diseases for INS (P01308): Diabetes mellitus, permanent neonatal 4 (PNDM4)."
     )
     assert ("P01308", "subcellular_location") not in facts
 

@@ -66,7 +66,7 @@ MITO_REPLY = (
     "Answer: Yes. Mitochondria play a role in remodelling lace plant leaves during programmed cell death [1]."
 )
 # Hash-embedder cosines are lower than a real model's; these thresholds suit this corpus.
-HASH_AGENT = {"min_relevance": 0.25, "support_cosine": 0.3, "support_overlap": 0.5}
+HASH_AGENT = {"min_relevance": 0.25, "support_cosine": 0.3, "support_overlap": 0.5, "writer": "model"}
 
 
 def ui_config(root: Path, replies: list[str]) -> dict[str, Any]:

@@ -118,6 +118,7 @@ def _entry(doc: Document, include_sequence: bool) -> dict[str, Any]:
 
 
 _PUBMED_REFS = re.compile(r"\s*\((?:PubMed:\d+|Ref\.\d+)(?:,\s*(?:PubMed:\d+|Ref\.\d+))*\)")
+_DISEASE_NAME = re.compile(r"^([^:]{3,150}?\s\([A-Za-z0-9-]+\)):")
 FUNCTION_TOPICS = (
     "function",
     "what does",
@@ -203,11 +204,13 @@ def entry_facts(doc: Document) -> list[dict[str, Any]]:
         True,
     )
     diseases = _diseases(meta.get("disease"))
+    names = [m.group(1) for d in diseases if (m := _DISEASE_NAME.match(d))]
+    listed = f"{'; '.join(names)}" if names else "; ".join(diseases)
     add(
         "disease",
         "disease",
         diseases,
-        f"UniProt disease annotation of {entry}: {'; '.join(diseases)}",
+        f"UniProt lists these diseases for {entry}: {listed}",
         DISEASE_TOPICS,
         True,
     )

@@ -24,7 +24,17 @@ from bioagent.tools.uniprot_lookup import entry_facts
 from bioagent.types import Document, Evidence, ToolCall
 
 _SECTION_LABEL = re.compile(r"^[A-Z][A-Z /&,()-]{2,40}:\s*")
-_CONCLUSION_LABEL = re.compile(r"^(?:CONCLUSIONS?|INTERPRETATION|SUMMARY)\b", re.IGNORECASE)
+_FINDING_SECTION = re.compile(r"^(?:RESULTS?|FINDINGS|CONCLUSIONS?|INTERPRETATION|SUMMARY)\b", re.IGNORECASE)
+_SETUP_SECTION = re.compile(
+    r"^(?:BACKGROUND|INTRODUCTION|OBJECTIVES?|AIMS?|PURPOSE|METHODS?|DESIGN|SETTING|PATIENTS|MATERIALS?)\b",
+    re.IGNORECASE,
+)
+_AIM = re.compile(
+    r"\bwe (?:aimed|sought|set out|investigated|explored|examined|evaluated|assessed|studied|hypothesi[sz]ed)\b"
+    r"|\bthe (?:aim|purpose|objective|goal) of\b|\bto (?:determine|assess|investigate|evaluate|examine|explore)"
+    r" (?:whether|if)\b|\bthis (?:study|paper|report) (?:aims|examines|investigates|evaluates)\b",
+    re.IGNORECASE,
+)
 MAX_FACTS_PER_TOOL = 8
 #: Tools whose facts identify the subject; they are stated first, and only when asked or nothing else is.
 IDENTIFYING_TOOLS = ("homology_search", "drug_lookup")
@@ -90,12 +100,21 @@ def entry_statements(question: str, accession: str, metadata: dict[str, Any], de
     chosen = select_facts(question, facts, general=False)
     if not chosen and default:
         chosen = [f for f in facts if f["key"] == "function"]
-    return [_first_sentences(str(f["statement"]), FIELD_SENTENCES) for f in chosen]
+    return [_quotable(f) for f in chosen]
+
+
+def _quotable(fact: dict[str, Any]) -> str:
+    """A field's statement as an answer quotes it: a function paragraph's first sentences, a location without
+    its free-text note; others whole."""
+    statement = str(fact["statement"])
+    if fact["key"] == "subcellular_location":
+        return statement.split(" Note=")[0]
+    return _first_sentences(statement, FIELD_SENTENCES) if fact["key"] == "function" else statement
 
 
 def _first_sentences(text: str, count: int) -> str:
     parts = split_sentences(text)
-    return text if len(parts) <= count else " ".join(parts[:count]) + " [...]"
+    return text if len(parts) <= count else " ".join(parts[:count]).rstrip(".") + "…"
 
 
 def _no_end(text: str) -> str:
@@ -116,7 +135,9 @@ def rank_sentences(
     question: str, items: Sequence[Evidence], texts: dict[str, str], embedder: Embedder
 ) -> list[RankedSentence]:
     """Sentences of the literature ``items`` ranked for the question: cosine similarity (question encoded as a
-    query), plus a bonus for conclusions and for sharing the question's content words."""
+    query), plus a bonus for findings (results and conclusions sections, the abstract's last sentence) and for
+    the question's content words, minus a penalty for background, methods and statements of the study's aim,
+    which restate a question rather than answer it."""
     wanted = content_terms(question)
     units: list[tuple[str, str, float]] = []
     for rank, item in enumerate(items):
@@ -124,31 +145,48 @@ def rank_sentences(
         if item.title and text.startswith(item.title):
             text = text[len(item.title) :].lstrip(" .")
         sentences = split_sentences(sanitise(text)[0])[:40]
+        section = ""
         for position, sentence in enumerate(sentences):
-            bonus = 0.08 if _CONCLUSION_LABEL.match(sentence) or position == len(sentences) - 1 else 0.0
+            if label := _SECTION_LABEL.match(sentence):
+                section = label.group(0)
             clean = _SECTION_LABEL.sub("", sentence).strip()
             if len(clean.split()) < 5 or "instruction-like text removed" in clean:
                 continue
+            prior = _section_prior(section, clean, last=position == len(sentences) - 1)
             overlap = len(wanted & content_terms(clean)) / len(wanted) if wanted else 0.0
-            units.append((item.id, clean[0].upper() + clean[1:], bonus + 0.15 * overlap - 0.02 * rank))
+            units.append((item.id, clean[0].upper() + clean[1:], prior + 0.15 * overlap - 0.02 * rank))
     if not units:
         return []
     query = embedder.encode_queries([question])[0]
     vectors = embedder.encode_documents([text for _, text, _ in units])
-    scores = vectors @ query + np.array([bonus for _, _, bonus in units])
+    scores = vectors @ query + np.array([prior for _, _, prior in units])
     order = np.argsort(-scores, kind="stable")
     return [RankedSentence(units[i][0], units[i][1], float(scores[i])) for i in order]
 
 
+def _section_prior(section: str, sentence: str, last: bool) -> float:
+    if _FINDING_SECTION.match(section) or (last and not section):
+        prior = 0.08
+    elif _SETUP_SECTION.match(section):
+        prior = -0.08
+    else:
+        prior = 0.0
+    return prior - (0.1 if _AIM.search(sentence) else 0.0)
+
+
 def pick_sentences(ranked: Sequence[RankedSentence], limit: int) -> list[RankedSentence]:
-    """The best sentence, then up to ``limit - 1`` more from other items scoring at least 0.8 as well."""
-    chosen: list[RankedSentence] = []
-    for sentence in ranked:
-        if len(chosen) >= limit:
-            break
-        if chosen and (sentence.score < 0.8 * chosen[0].score or sentence.key in {c.key for c in chosen}):
-            continue
-        chosen.append(sentence)
+    """The best sentence, then up to ``limit - 1`` more scoring at least 0.8 as well: from other items first,
+    then from the same ones."""
+    if not ranked or limit < 1:
+        return []
+    close = [s for s in ranked[1:] if s.score >= 0.8 * ranked[0].score]
+    chosen = [ranked[0]]
+    for sentence in close:
+        if len(chosen) < limit and sentence.key not in {c.key for c in chosen}:
+            chosen.append(sentence)
+    for sentence in close:
+        if len(chosen) < limit and sentence not in chosen:
+            chosen.append(sentence)
     return chosen
 
 
@@ -172,12 +210,13 @@ def subject_name(run: ComposerInput) -> str:
     for call in run.calls:
         data = call.result.data if call.result and call.result.ok else {}
         if call.name == "drug_lookup" and isinstance(data.get("drug"), dict):
-            name = str(data["drug"].get("name") or "")
-            spelled = re.search(rf"\b{re.escape(name)}\b", run.question, re.IGNORECASE) if name else None
-            asked = spelled.group(0) if spelled else None
-            if run.entities.smiles:
-                return f"this molecule ({name})" if name else "this molecule"
-            return asked or name or "the drug"
+            if run.entities.smiles:  # named by drug_lookup's identity fact, stated first
+                return "this molecule"
+            for name in (call.arguments.get("name"), data["drug"].get("name")):
+                spelled = re.search(rf"\b{re.escape(str(name))}\b", run.question, re.I) if name else None
+                if spelled:
+                    return spelled.group(0)
+            return str(data["drug"].get("name") or "the drug")
     if run.entities.smiles:
         return "this molecule"
     if run.entities.sequences:
@@ -189,8 +228,11 @@ def subject_name(run: ComposerInput) -> str:
     return "it"
 
 
-def compose(run: ComposerInput, embedder: Embedder, literature_sentences: int = 2) -> Composition:
-    """Cited sentences answering ``run.question`` from facts, fields and literature, in that order."""
+def compose(
+    run: ComposerInput, embedder: Embedder, literature_sentences: int = 2, deciding: str | None = None
+) -> Composition:
+    """Cited sentences answering ``run.question`` from facts, fields and literature, in that order.
+    ``deciding``: the evidence sentence a yes/no verdict rests on, quoted first among the literature."""
     composition = Composition()
     subject = subject_name(run)
     calls = [
@@ -202,14 +244,14 @@ def compose(run: ComposerInput, embedder: Embedder, literature_sentences: int = 
         for call, key, facts in calls
         if call.name not in IDENTIFYING_TOOLS
         for fact in select_facts(run.question, facts, general=True)
+        if not _restates_subject(fact, subject)
     ]
-    identifying = []
-    for call, key, facts in calls:
-        if call.name in IDENTIFYING_TOOLS:
-            # a pasted sequence or SMILES is always named; a drug named in the question only when asked about
-            pasted = call.name == "homology_search" or "smiles" in call.arguments
-            chosen = select_facts(run.question, facts, general=pasted)
-            identifying += [(key, f) for f in chosen if pasted or not measured or f["key"] != "identity"]
+    identifying = [
+        (key, fact)
+        for call, key, facts in calls
+        if call.name in IDENTIFYING_TOOLS
+        for fact in _identifying_facts(run, call, facts, subject)
+    ]
     for key, fact in identifying + measured:
         composition.add(fill_subject(str(fact["statement"]), subject), key, "tool fact")
     for accession, metadata in list(run.entries.items())[:1]:
@@ -219,10 +261,44 @@ def compose(run: ComposerInput, embedder: Embedder, literature_sentences: int = 
                 composition.add(statement, key, "UniProt field")
     literature = [item for item in run.evidence.items if item.kind == "literature"]
     limit = literature_sentences if not composition.statements else min(1, literature_sentences)
-    ranked = rank_sentences(run.question, literature[:5], run.evidence.texts, embedder)
-    for sentence in pick_sentences(_about_subject(ranked, run), limit):
+    ranked = _about_subject(rank_sentences(run.question, literature[:5], run.evidence.texts, embedder), run)
+    if deciding and (quoted := _quoted(deciding, ranked)):
+        ranked = [quoted] + [s for s in ranked if s.key != quoted.key]
+    for sentence in pick_sentences(ranked, limit):
         composition.add(sentence.text, sentence.key, "literature sentence")
     return composition
+
+
+def _quoted(sentence: str, ranked: list[RankedSentence]) -> RankedSentence | None:
+    """The ranked sentence that is ``sentence`` (section label aside), carrying the best score."""
+    clean = _SECTION_LABEL.sub("", sentence).strip().lower()
+    top = ranked[0].score if ranked else 0.0
+    found = next((s for s in ranked if s.text.lower() == clean), None)
+    return RankedSentence(found.key, found.text, top) if found else None
+
+
+def _restates_subject(fact: dict[str, Any], subject: str) -> bool:
+    """A similarity fact whose match is the subject itself ("imatinib has the same fingerprint as Imatinib")."""
+    value = fact.get("value")
+    names = value.get("names", []) if isinstance(value, dict) else []
+    return fact.get("key") == "same_fingerprint" and subject.lower() in (str(n).lower() for n in names)
+
+
+def _identifying_facts(
+    run: ComposerInput, call: ToolCall, facts: list[dict[str, Any]], subject: str
+) -> list[dict[str, Any]]:
+    """What homology_search or drug_lookup contribute: a pasted sequence or SMILES is always named (what it is,
+    or that nothing close is known); a drug named in the question is restated only when the catalogue knows it
+    by another name (aspirin -> Acetylsalicylic acid); other facts (targets, ATC class) when asked for."""
+    if call.name == "homology_search":
+        return select_facts(run.question, facts, general=True)
+    asked = select_facts(run.question, facts, general=False)
+    identity = [f for f in facts if f["key"] == "identity"]
+    drug = call.result.data.get("drug") if call.result else None
+    renamed = isinstance(drug, dict) and str(drug.get("name", "")).lower() != subject.lower()
+    if "smiles" in call.arguments or renamed:
+        return identity + [f for f in asked if f["key"] != "identity"]
+    return [f for f in asked if f["key"] != "identity"]
 
 
 def _about_subject(ranked: list[RankedSentence], run: ComposerInput) -> list[RankedSentence]:

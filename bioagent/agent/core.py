@@ -96,7 +96,7 @@ class Agent:
             style=FULL if declares_tool_calling(self.llm) else COMPACT,
             settings=self.settings,
             writer=_writer(config.writer, self.llm),
-            verdicts=_verdict_model(config.verdicts, embedder, notes),
+            verdicts=_verdict_model(config.verdicts, embedder),
             model_name=model_name,
             startup_notes=notes,
         )
@@ -322,20 +322,19 @@ def _writer(setting: str, llm: BaseChatModel) -> str:
     return setting
 
 
-def _verdict_model(setting: str, embedder: Embedder, notes: list[str]) -> VerdictModel | None:
+def _verdict_model(setting: str, embedder: Embedder) -> VerdictModel | str | None:
     """The shipped yes/no verdict model when ``agent.verdicts`` is 'auto' and it beat the majority class on
-    both evaluation splits; otherwise none, and yes/no questions get the evidence without a verdict."""
+    both evaluation splits; otherwise the reason it cannot be used (None when verdicts are off), and yes/no
+    questions get the evidence without a verdict."""
     if setting == "off":
         return None
     model = VerdictModel.load()
     if not model.beats_majority_on_both:
-        return None
+        return "no verdict method beat the majority class on the evaluation data"
     if model.embedder != embedder.name:
-        notes.append(
-            f"No yes/no verdicts: the verdict model needs the embedder '{model.embedder}', this agent uses "
-            f"'{embedder.name}'."
+        return (
+            f"the verdict model needs the embedder '{model.embedder}' and this agent uses '{embedder.name}'"
         )
-        return None
     return model
 
 

@@ -24,7 +24,7 @@ _INSTRUCTION_LIKE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _LEADING_CITATIONS = re.compile(r"^(?:\s*\[[^\[\]]{1,300}\])+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\[(A-Z0-9])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\[(A-Z0-9])|(?<=\]\.)\s+")
 TOOL_SNIPPET_CHARS = 700
 
 

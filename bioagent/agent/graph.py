@@ -37,6 +37,7 @@ from bioagent.agent.verdict import Verdict, VerdictModel
 from bioagent.agent.verify import QUOTED, Verification, Verifier, missing_anchors
 from bioagent.index import Embedder, Index
 from bioagent.settings import Settings
+from bioagent.tools.uniprot_lookup import entry_facts
 from bioagent.types import Answer, Citation, Hit, SentenceVerdict, ToolCall, ToolResult
 
 COMPOSER_NAME = "evidence composer (no chat model wrote this answer)"
@@ -70,8 +71,9 @@ class AgentParts:
     settings: Settings
     writer: str = "evidence"
     """'evidence' (compose from facts, no chat model) or 'model' (the chat model writes over the facts)."""
-    verdicts: VerdictModel | None = None
-    """Gives yes/no verdicts; set only when its measured accuracy beat the majority class."""
+    verdicts: VerdictModel | str | None = None
+    """Gives yes/no verdicts (set only when its measured accuracy beat the majority class); a string says why
+    there is none; None means verdicts are off."""
     model_name: str = ""
     startup_notes: list[str] = field(default_factory=list)
 
@@ -183,12 +185,14 @@ class _Nodes:
         for rank, accession in enumerate(accessions[:3], start=1):
             doc = self.parts.proteins.get(accession) if self.parts.proteins else None
             if doc is not None:
+                # the fields an answer may quote whole (length, every disease) beside the indexed summary
+                quoted = [str(f["statement"]) for f in entry_facts(doc) if str(f["value"]) not in doc.text]
                 hit = Hit(
                     id=doc.id,
                     score=1.0,
                     rank=rank,
                     title=doc.title,
-                    text=doc.text,
+                    text="\n".join([doc.text, *quoted]),
                     source=doc.source,
                     metadata={**doc.metadata, "matched_entity": True},
                 )
@@ -313,18 +317,28 @@ class _Nodes:
             state.get("tool_calls") or [],
             state.get("entries") or {},
         )
-        composition = compose(run, self.parts.embedder, self.config.literature_sentences)
-        verdict = self._verdict(state)
         if self.parts.writer == "evidence":
-            draft = composition.text(verdict.label if verdict else None)
-            writer({"token": draft})
-            trace = [f"Composed {len(composition.statements)} sentences from the evidence (no chat model)."]
-            if verdict:
-                trace.append(
-                    f"Verdict {verdict.label} (probability {verdict.probability:.2f}) from the verdict model; "
-                    f"its deciding sentence: {verdict.sentence[:200]}"
-                )
-            return {"draft": draft, "composition": composition, "trace": trace}
+            return self._composed(state, run, writer)
+        return self._written(state, run, writer)
+
+    def _composed(self, state: AgentState, run: ComposerInput, writer: Any) -> dict[str, Any]:
+        """The answer composed from the evidence, with a verdict from the verdict model for yes/no questions."""
+        verdict, notes = self._verdict(state)
+        deciding = verdict.sentence if verdict else None
+        composition = compose(run, self.parts.embedder, self.config.literature_sentences, deciding)
+        draft = composition.text(verdict.label if verdict else None)
+        writer({"token": draft})
+        trace = [f"Composed {len(composition.statements)} sentences from the evidence (no chat model)."]
+        if verdict:
+            trace.append(
+                f"Verdict {verdict.label} (probability {verdict.probability:.2f}) from the verdict model; "
+                f"its deciding sentence: {verdict.sentence[:200]}"
+            )
+        return {"draft": draft, "composition": composition, "trace": trace, "notes": notes}
+
+    def _written(self, state: AgentState, run: ComposerInput, writer: Any) -> dict[str, Any]:
+        """The chat model's answer over the evidence and the facts composed from it (streamed token by token)."""
+        composition = compose(run, self.parts.embedder, self.config.literature_sentences)
         history = "\n".join(f"Q: {t.question}\nA: {t.answer}" for t in state.get("history") or [])
         messages = build_messages(
             self.parts.style,
@@ -347,16 +361,24 @@ class _Nodes:
         )
         reasoning, draft = split_reasoning(reply)
         timings = {"answer.first_token": round(first[0], 4)} if first else {}
-        return {"draft": draft, "model_reasoning": reasoning, "timings": timings, "composition": composition}
+        return {
+            "draft": draft,
+            "model_reasoning": reasoning,
+            "timings": timings,
+            "composition": composition,
+        }
 
-    def _verdict(self, state: AgentState) -> Verdict | None:
-        """A yes/no verdict from the verdict model over the literature evidence, for yes/no questions only."""
+    def _verdict(self, state: AgentState) -> tuple[Verdict | None, list[str]]:
+        """A yes/no verdict from the verdict model over the literature evidence, for yes/no questions only
+        (with a note when the question wanted one and none can be given)."""
         options = [o.lower() for o in verdict_options(state.get("options"), state["question"])]
         if self.parts.verdicts is None or not {"yes", "no"} <= set(options):
-            return None
+            return None, []
+        if isinstance(self.parts.verdicts, str):
+            return None, [f"No yes/no verdict: {self.parts.verdicts}."]
         evidence = state["evidence"]
         passages = [evidence.texts[item.id] for item in evidence.items if item.kind == "literature"][:5]
-        return self.parts.verdicts.predict(state["question"], passages, self.parts.embedder)
+        return self.parts.verdicts.predict(state["question"], passages, self.parts.embedder), []
 
     def verify(self, state: AgentState) -> dict[str, Any]:
         evidence = state["evidence"]

@@ -47,6 +47,10 @@ _LOCATION_WORD = re.compile(
     r"\b(" + "|".join(sorted((re.escape(k) for k in LOCATIONS), key=len, reverse=True)) + r")\b",
     re.IGNORECASE,
 )
+_ABOUT_LOCATION = re.compile(
+    r"\b(?:locat|locali[sz]|found in|resid|present in|sits? in|(?:in|of) the cell\b|subcellular|compartment)",
+    re.IGNORECASE,
+)
 _LOCATION_LINE = re.compile(r"Subcellular location:\s*(.+)")
 
 
@@ -69,10 +73,12 @@ def says_nothing(claim: str) -> str | None:
 
 
 def location_conflict(claim: str, item_text: str) -> str | None:
-    """The claim names a compartment that the cited UniProt entry's subcellular location does not."""
+    """The claim places the protein in a compartment ("located in the cytoplasm") that the cited UniProt
+    entry's subcellular location does not name. Compartments mentioned in passing (a function text's "DNA repair
+    in the nucleus") are not location claims."""
     line = _LOCATION_LINE.search(item_text)
     named = {m.group(1).lower() for m in _LOCATION_WORD.finditer(claim)}
-    if not line or not named:
+    if not line or not named or not _ABOUT_LOCATION.search(claim):
         return None
     field = line.group(1).lower()
     wrong = sorted(n for n in named if not any(stem in field for stem in LOCATIONS[n]))
@@ -105,11 +111,8 @@ def fact_conflict(claim: str, facts: Sequence[dict[str, Any]]) -> str | None:
             wrong = _NOT_DISORDERED if value >= 0.5 else _MOSTLY_DISORDERED
             if wrong.search(lowered):
                 return f"contradicts the tool: fraction disordered is {value}"
-        is_rule = key in ("lipinski", "veber") and key in lowered and isinstance(value, dict)
-        if (
-            is_rule
-            and value.get("passes") is not None
-            and bool(_FAILS_RULE.search(lowered)) == bool(value["passes"])
-        ):
-            return f"contradicts the tool: {key} passes is {value['passes']}"
+        passes = value.get("passes") if isinstance(value, dict) else None
+        said_to_fail = bool(_FAILS_RULE.search(lowered))
+        if key in ("lipinski", "veber") and key in lowered and passes is not None and said_to_fail == passes:
+            return f"contradicts the tool: {key} passes is {passes}"
     return None

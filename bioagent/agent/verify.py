@@ -224,8 +224,8 @@ class Verifier:
         if not backing:
             best_key, (cos, ovl) = support.best(claim)
             absent = (
-                f"; {', '.join(support.missing[claim])} not in the evidence"
-                if claim in support.missing
+                f"; {', '.join(support.missing[(claim, best_key or '')])} not in the evidence"
+                if best_key and (claim, best_key) in support.missing
                 else ""
             )
             why = "; ".join(f"{key} {text}" for key, text in conflicts.items())
@@ -285,7 +285,7 @@ class _SupportTable:
         self.texts = {key: evidence.texts[key] for key in self.keys}
         self.subjects: set[str] = set()
         """UniProt keys the question resolved to (claims resting only on other entries are rejected)."""
-        self.missing: dict[str, list[str]] = {}
+        self.missing: dict[tuple[str, str], list[str]] = {}
         texts = claims + [u[1] for u in self.units]
         vectors = embedder.encode_documents(texts) if texts else np.zeros((0, 1), dtype=np.float32)
         self.claim_vectors = {c: vectors[i] for i, c in enumerate(claims)}
@@ -302,7 +302,7 @@ class _SupportTable:
         overlap = len(terms & self.terms[key]) / len(terms) if terms else 0.0
         missing = missing_anchors(claim, self.texts[key])
         if missing:
-            self.missing[claim] = missing
+            self.missing[(claim, key)] = missing
         return cosine, 0.0 if missing else overlap
 
     def best(self, claim: str) -> tuple[str | None, tuple[float, float]]:

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 answer = agents[name].ask(question["body"])
                 text = body(answer.text)
                 evidence = {e.id for e in answer.evidence}
-                cited = [key for mark in find_citations(text) for key in mark.keys]
+                cited = [key for mark in find_citations(text, not answer.extractive) for key in mark.keys]
                 claims = [
                     v for v in answer.verdicts if is_claim_verdict(v) or v.reason != "no checkable claim"
                 ]

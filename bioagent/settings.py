@@ -26,9 +26,12 @@ class _Section(BaseModel):
 
 
 class EmbeddingSettings(_Section):
-    backend: Literal["sentence-transformers", "onnx", "onnx-int8", "hash"] = Field(
-        default="sentence-transformers",
-        description="'sentence-transformers' (torch), 'onnx' (the same model run by ONNX Runtime on CPU: same "
+    backend: Literal["auto", "sentence-transformers", "onnx", "onnx-int8", "hash"] = Field(
+        default="auto",
+        description="'auto' (default): 'onnx' when the 'onnx' extra is installed, else 'sentence-transformers' "
+        "(the same vectors either way; ONNX starts in a second where importing sentence-transformers takes 5-8 s, "
+        "which is most of a `bioagent ask`); 'sentence-transformers' (torch), 'onnx' (the same model run by ONNX "
+        "Runtime on CPU: same "
         "vectors, faster; exported once into <cache_dir>/onnx), 'onnx-int8' (int8-quantised ONNX: fastest on CPU, "
         "vectors differ slightly, so its indexes are separate), or 'hash' (deterministic feature hashing, for "
         "tests). The ONNX backends need the 'onnx' extra and a local sentence-transformers folder.",
@@ -217,7 +220,10 @@ class AgentSettings(_Section):
         "calling (capable ones), else 'evidence'. Measured: the embedded 135M model adds nothing (README).",
     )
     literature_sentences: int = Field(
-        default=2, ge=0, description="Most literature sentences an evidence-composed answer quotes."
+        default=3,
+        ge=0,
+        description="Most literature sentences an evidence-composed answer quotes (3 and the sentence-ranking "
+        "weights were chosen on BioASQ 7B-10B questions: benchmarks/answers.py --tasks 7B,8B,9B,10B).",
     )
     verdicts: Literal["auto", "off"] = Field(
         default="auto",

@@ -10,6 +10,10 @@ import pytest
 from bioagent.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The default embedding backend ('auto') exports the model to ONNX once per cache folder (about 10 s); most tests
+# use a fresh temporary cache, so they run the same model on torch instead. tests/test_onnx_embedder.py covers
+# the ONNX path and tests/test_agent_answers_real.py runs the default end to end.
+os.environ.setdefault("BIOAGENT_EMBEDDING__BACKEND", "sentence-transformers")
 
 
 def _shared_data_dir() -> Path:

@@ -55,7 +55,12 @@ def _literature(data: Path) -> list[Document]:
 @pytest.fixture(scope="module")
 def agent(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Agent:
     root = tmp_path_factory.mktemp("real")
-    settings = Settings.load(cache_dir=root / "cache", index_dir=root / "indexes", data_dir=shared_data)
+    settings = Settings.load(
+        cache_dir=root / "cache",
+        index_dir=root / "indexes",
+        data_dir=shared_data,
+        embedding={"backend": "auto"},  # the default, which conftest pins to torch for other tests
+    )
     literature = build_index(_literature(shared_data), settings.literature_index_path(), settings)
     proteins = build_index(_proteins(shared_data), settings.protein_index_path(), settings)
     return Agent(literature_index=literature, protein_index=proteins, settings=settings)

@@ -34,7 +34,8 @@ MITO_QUESTION = "Do mitochondria play a role in remodelling lace plant leaves du
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     root = tmp_path_factory.mktemp("embedded")
-    return Settings.load(cache_dir=root / "cache", index_dir=root / "indexes")
+    # these tests exercise the model writing the answer (the default composes it without the model)
+    return Settings.load(cache_dir=root / "cache", index_dir=root / "indexes", agent={"writer": "model"})
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +59,15 @@ def test_embedded_model_answers_with_citations_to_this_runs_evidence(agent: Agen
     assert cited_keys(answer) and set(cited_keys(answer)) <= {e.id for e in answer.evidence}
     assert "PMID:21645374" in [e.id for e in answer.evidence]
     assert answer.timings["answer.first_token"] < answer.timings["answer"]
+
+
+def test_by_default_the_embedded_model_writes_nothing(settings: Settings, indexes: tuple[Any, Any]) -> None:
+    default = settings.model_copy(update={"agent": settings.agent.model_copy(update={"writer": "auto"})})
+    agent = Agent(literature_index=indexes[0], protein_index=indexes[1], tools=[], settings=default)
+    answer = agent.ask(MITO_QUESTION)
+    assert answer.model.startswith("evidence composer") and answer.extractive
+    assert "PMID:21645374" in cited_keys(answer)
+    assert answer.verdicts and all(v.supported for v in answer.verdicts if v.citations)
 
 
 def test_embedded_model_is_not_steered_by_a_document(agent: Agent) -> None:

@@ -236,3 +236,27 @@ def test_settings_select_the_onnx_backends(tmp_path: Path, monkeypatch: pytest.M
     assert int8_embedder.name == "sentence-transformers/all-MiniLM-L6-v2;onnx-int8"
     with pytest.raises(ConfigError, match="backend"):
         Settings.load(embedding={"backend": "onnx-fp16"})
+
+
+def test_auto_backend_is_onnx_when_the_extra_is_installed() -> None:
+    from bioagent.index.embedders import resolve_backend
+
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    assert resolve_backend("auto") == "onnx"
+    assert resolve_backend("sentence-transformers") == "sentence-transformers"
+
+
+def test_the_fast_tokenizer_matches_transformers() -> None:
+    from transformers import AutoTokenizer
+
+    from bioagent.index.model_files import packaged_minilm_path
+    from bioagent.index.onnx_embedder import FastTokenizer
+
+    model_dir = packaged_minilm_path()
+    texts = ["What is the logP of caffeine?", "G1P[8] ß-catenin naïve Δ", "a " * 400, "TP53 R175H"]
+    expected = AutoTokenizer.from_pretrained(str(model_dir))(texts, truncation=True, max_length=256)
+    fast = FastTokenizer(model_dir)
+    found = fast(texts, truncation=True, max_length=256)
+    assert all(found[k] == expected[k] for k in ("input_ids", "attention_mask", "token_type_ids"))
+    assert fast.pad_token_id == 0 and fast.model_max_length == 512

@@ -49,7 +49,7 @@ class AdmetInput(BaseModel):
 def load_admet_model() -> Any:
     """The ADMET-AI model ensembles, loaded once per process."""
     require("admet_ai", "admet-ai", "tools", "ADMET prediction")
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning", "chemprop"):
         logging.getLogger(name).setLevel(logging.ERROR)
     with _silenced():
         from admet_ai import ADMETModel

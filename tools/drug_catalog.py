@@ -9,6 +9,9 @@ from __future__ import annotations
 import csv
 import difflib
 import importlib.util
+import json
+import logging
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -18,7 +21,9 @@ from typing import Any
 from bioagent.errors import BioagentError, ConfigError, MissingExtraError
 
 from .chem import inchikey, inchikey_skeleton, parent_molecule, parse_smiles
-from .common import closest
+from .common import closest, package_version
+
+logger = logging.getLogger(__name__)
 
 DRUGBANK_SOURCE = "DrugBank approved drugs (reference set shipped with admet-ai)"
 HUB_SOURCE = "Broad Drug Repurposing Hub (2020-03-24 snapshot)"
@@ -101,8 +106,8 @@ class StructureTable:
     by_parent: dict[str, list[DrugRecord]] = field(default_factory=dict)
     keys: dict[int, str] = field(default_factory=dict)
 
-    def add(self, record: DrugRecord) -> None:
-        key, parent = record_keys(record)
+    def add(self, record: DrugRecord, keys: tuple[str, str]) -> None:
+        key, parent = keys
         if not key:
             return
         self.keys[id(record)] = key
@@ -119,9 +124,13 @@ class DrugCatalog:
     """Lookup by name (exact, salt form, built-in synonym, fuzzy) or by structure (InChIKey) over DrugBank approved
     drugs and optional Hub compounds; records of the same structure are linked across the sources."""
 
-    def __init__(self, drugbank: list[DrugRecord], hub: list[DrugRecord] | None = None) -> None:
+    def __init__(
+        self, drugbank: list[DrugRecord], hub: list[DrugRecord] | None = None, key_cache: Path | None = None
+    ) -> None:
         self.drugbank = drugbank
         self.hub = hub or []
+        self.key_cache = key_cache
+        """JSON file of computed InChIKeys by SMILES (RDKit takes seconds for the ~2,800 DrugBank structures)."""
         self._names: dict[str, list[DrugRecord]] = {}
         for record in [*self.drugbank, *self.hub]:
             self._names.setdefault(normalise(record.name), []).append(record)
@@ -193,9 +202,19 @@ class DrugCatalog:
 
     @cached_property
     def structures(self) -> StructureTable:
+        known = _read_key_cache(self.key_cache)
+        computed = 0
         table = StructureTable()
         for record in [*self.drugbank, *self.hub]:
-            table.add(record)
+            keys = known.get(record.smiles)
+            if keys is None:
+                keys = known[record.smiles] = record_keys(record)
+                computed += 1
+            elif keys[0] and not record.identifiers.get("InChIKey"):
+                record.identifiers["InChIKey"] = keys[0]
+            table.add(record, keys)
+        if computed:
+            _write_key_cache(self.key_cache, known)
         return table
 
     def suggestions(self, name: str, n: int = 5) -> list[str]:
@@ -239,9 +258,43 @@ def normalise(name: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def load_drug_catalog(hub_dir: Path | None) -> DrugCatalog:
-    """The reference sets, read once per process (per Hub folder)."""
-    return DrugCatalog(read_drugbank(drugbank_path()), read_hub(hub_dir) if hub_dir else None)
+def load_drug_catalog(hub_dir: Path | None, cache_dir: Path | None = None) -> DrugCatalog:
+    """The reference sets, read once per process (per Hub folder); computed InChIKeys are kept in
+    ``<cache_dir>/drugs/`` for the next process."""
+    path = drugbank_path()
+    key_cache = None
+    if cache_dir is not None:
+        stamp = f"{package_version('admet-ai')}-{path.stat().st_size}"
+        key_cache = cache_dir / "drugs" / f"inchikeys-{stamp}-{_hub_stamp(hub_dir)}.json"
+    return DrugCatalog(read_drugbank(path), read_hub(hub_dir) if hub_dir else None, key_cache)
+
+
+def _hub_stamp(hub_dir: Path | None) -> str:
+    if hub_dir is None:
+        return "nohub"
+    return "-".join(str(p.stat().st_size) for p in sorted(hub_dir.glob("*.txt")))
+
+
+def _read_key_cache(path: Path | None) -> dict[str, tuple[str, str]]:
+    if path is None or not path.is_file():
+        return {}
+    try:
+        return {smiles: (keys[0], keys[1]) for smiles, keys in json.loads(path.read_text("utf-8")).items()}
+    except (OSError, ValueError, IndexError, TypeError):
+        return {}  # a damaged cache is recomputed and rewritten
+
+
+def _write_key_cache(path: Path | None, keys: dict[str, tuple[str, str]]) -> None:
+    """Write the keys atomically (a temporary file renamed into place); a read-only cache folder is skipped."""
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(keys), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        logger.info("InChIKey cache not written to %s: %s", path, exc)
 
 
 def admet_ai_data(filename: str) -> Path:

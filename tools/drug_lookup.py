@@ -82,7 +82,7 @@ def drug_lookup(
             "give a drug name (name='imatinib') or a structure (smiles='CC(=O)Oc1ccccc1C(=O)O'): one is required"
         )
     settings = settings_or_default(settings)
-    catalog = load_drug_catalog(settings.repurposing_hub_path())
+    catalog = load_drug_catalog(settings.repurposing_hub_path(), settings.cache_dir)
     if "smiles" in given:
         return _by_structure(given["smiles"], catalog)
     return _by_name(given["name"], catalog)

@@ -59,7 +59,7 @@ def similar_drugs(smiles: str, k: int = 5, *, settings: Settings | None = None) 
 
     mol = parse_smiles(smiles)
     settings = settings_or_default(settings)
-    records, fingerprints = reference_fingerprints(settings.tools.repurposing_hub)
+    records, fingerprints = reference_fingerprints(settings.repurposing_hub_path())
     similarities = DataStructs.BulkTanimotoSimilarity(morgan_fingerprint(mol), fingerprints)
     ranked = sorted(range(len(records)), key=lambda i: -similarities[i])[:k]
     drugs = [_entry(records[i], similarities[i]) for i in ranked]

@@ -23,7 +23,14 @@ from bioagent.index.embedders import Embedder
 from bioagent.tools.uniprot_lookup import entry_facts
 from bioagent.types import Document, Evidence, ToolCall
 
-_SECTION_LABEL = re.compile(r"^[A-Z][A-Z /&,()-]{2,40}:\s*")
+_SECTION_LABEL = re.compile(r"^[A-Z][A-Z /&,()-]{2,40}(?::\s*|\s+(?=[A-Z][a-z]))")
+OVERLAP_WEIGHT = 0.3
+"""Sentence score bonus per share of the question's content words the sentence contains."""
+RANK_PENALTY = 0.02
+"""Sentence score penalty per place its passage stands below the best-retrieved one."""
+SUPPLEMENT_SCORE = 0.6
+"""A literature sentence is added to an answer that tools or UniProt already give only when it scores this
+well for the question (and mentions the subject)."""
 _FINDING_SECTION = re.compile(r"^(?:RESULTS?|FINDINGS|CONCLUSIONS?|INTERPRETATION|SUMMARY)\b", re.IGNORECASE)
 _SETUP_SECTION = re.compile(
     r"^(?:BACKGROUND|INTRODUCTION|OBJECTIVES?|AIMS?|PURPOSE|METHODS?|DESIGN|SETTING|PATIENTS|MATERIALS?)\b",
@@ -57,6 +64,11 @@ class Composition:
     def text(self, verdict: str | None = None) -> str:
         body = " ".join(f"{_no_end(s.text)} [{s.key}]." for s in self.statements)
         return f"{verdict.capitalize()}. {body}" if verdict and body else body
+
+    def rests_on_literature(self) -> bool:
+        """Whether only literature sentences (and a drug's catalogue name) answer: then a yes/no verdict from
+        the literature applies."""
+        return all(s.origin in ("literature sentence", "identification") for s in self.statements)
 
     def facts_block(self) -> str:
         """The statements as a list for a chat model's prompt (empty when nothing was composed)."""
@@ -132,12 +144,16 @@ class RankedSentence:
 
 
 def rank_sentences(
-    question: str, items: Sequence[Evidence], texts: dict[str, str], embedder: Embedder
+    question: str,
+    items: Sequence[Evidence],
+    texts: dict[str, str],
+    embedder: Embedder,
+    mentioning: re.Pattern[str] | None = None,
 ) -> list[RankedSentence]:
     """Sentences of the literature ``items`` ranked for the question: cosine similarity (question encoded as a
     query), plus a bonus for findings (results and conclusions sections, the abstract's last sentence) and for
     the question's content words, minus a penalty for background, methods and statements of the study's aim,
-    which restate a question rather than answer it."""
+    which restate a question rather than answer it. With ``mentioning``, only sentences that match it."""
     wanted = content_terms(question)
     units: list[tuple[str, str, float]] = []
     for rank, item in enumerate(items):
@@ -150,11 +166,14 @@ def rank_sentences(
             if label := _SECTION_LABEL.match(sentence):
                 section = label.group(0)
             clean = _SECTION_LABEL.sub("", sentence).strip()
-            if len(clean.split()) < 5 or "instruction-like text removed" in clean:
+            if len(clean.split()) < 4 or "instruction-like text removed" in clean:
+                continue
+            if mentioning and not mentioning.search(clean):
                 continue
             prior = _section_prior(section, clean, last=position == len(sentences) - 1)
             overlap = len(wanted & content_terms(clean)) / len(wanted) if wanted else 0.0
-            units.append((item.id, clean[0].upper() + clean[1:], prior + 0.15 * overlap - 0.02 * rank))
+            bonus = prior + OVERLAP_WEIGHT * overlap - RANK_PENALTY * rank
+            units.append((item.id, clean[0].upper() + clean[1:], bonus))
     if not units:
         return []
     query = embedder.encode_queries([question])[0]
@@ -250,9 +269,11 @@ def compose(
         (key, fact)
         for call, key, facts in calls
         if call.name in IDENTIFYING_TOOLS
-        for fact in _identifying_facts(run, call, facts, subject)
+        for fact in _identifying_facts(run, call, facts, subject, bool(measured))
     ]
-    for key, fact in identifying + measured:
+    for key, fact in identifying:
+        composition.add(fill_subject(str(fact["statement"]), subject), key, "identification")
+    for key, fact in measured:
         composition.add(fill_subject(str(fact["statement"]), subject), key, "tool fact")
     for accession, metadata in list(run.entries.items())[:1]:
         key = f"UniProt:{accession}"
@@ -260,11 +281,16 @@ def compose(
             for statement in entry_statements(run.question, accession, metadata, default=not measured):
                 composition.add(statement, key, "UniProt field")
     literature = [item for item in run.evidence.items if item.kind == "literature"]
-    limit = literature_sentences if not composition.statements else min(1, literature_sentences)
-    ranked = _about_subject(rank_sentences(run.question, literature[:5], run.evidence.texts, embedder), run)
+    subject_pattern = _subject_pattern(run)
+    supplement = bool(composition.statements)
+    if supplement and subject_pattern is None:
+        return composition  # a pasted sequence or molecule: no sentence of the literature is about it
+    ranked = rank_sentences(run.question, literature[:5], run.evidence.texts, embedder, subject_pattern)
+    if supplement:
+        ranked = [s for s in ranked[:1] if s.score >= SUPPLEMENT_SCORE]
     if deciding and (quoted := _quoted(deciding, ranked)):
         ranked = [quoted] + [s for s in ranked if s.key != quoted.key]
-    for sentence in pick_sentences(ranked, limit):
+    for sentence in pick_sentences(ranked, literature_sentences):
         composition.add(sentence.text, sentence.key, "literature sentence")
     return composition
 
@@ -285,30 +311,31 @@ def _restates_subject(fact: dict[str, Any], subject: str) -> bool:
 
 
 def _identifying_facts(
-    run: ComposerInput, call: ToolCall, facts: list[dict[str, Any]], subject: str
+    run: ComposerInput, call: ToolCall, facts: list[dict[str, Any]], subject: str, measured: bool
 ) -> list[dict[str, Any]]:
     """What homology_search or drug_lookup contribute: a pasted sequence or SMILES is always named (what it is,
     or that nothing close is known); a drug named in the question is restated only when the catalogue knows it
-    by another name (aspirin -> Acetylsalicylic acid); other facts (targets, ATC class) when asked for."""
+    by another name (aspirin -> Acetylsalicylic acid) and other facts about it are stated; its other facts
+    (targets, ATC class) when asked for."""
     if call.name == "homology_search":
         return select_facts(run.question, facts, general=True)
     asked = select_facts(run.question, facts, general=False)
     identity = [f for f in facts if f["key"] == "identity"]
     drug = call.result.data.get("drug") if call.result else None
     renamed = isinstance(drug, dict) and str(drug.get("name", "")).lower() != subject.lower()
-    if "smiles" in call.arguments or renamed:
-        return identity + [f for f in asked if f["key"] != "identity"]
-    return [f for f in asked if f["key"] != "identity"]
+    others = [f for f in asked if f["key"] != "identity"]
+    if "smiles" in call.arguments or (renamed and (others or measured)):
+        return identity + others
+    return others
 
 
-def _about_subject(ranked: list[RankedSentence], run: ComposerInput) -> list[RankedSentence]:
-    """When the question names a drug or gene, only sentences that mention it (or its entry's gene)."""
+def _subject_pattern(run: ComposerInput) -> re.Pattern[str] | None:
+    """When the question names a drug or gene, literature sentences must mention it (or its entry's gene)."""
     names = [*run.entities.drugs, *run.entities.genes]
     names += [str(m.get("gene")) for m in run.entries.values() if m.get("gene")]
     if not names:
-        return ranked
-    pattern = re.compile("|".join(rf"\b{re.escape(n)}\b" for n in names), re.IGNORECASE)
-    return [s for s in ranked if pattern.search(s.text)]
+        return None
+    return re.compile("|".join(rf"\b{re.escape(n)}\b" for n in names), re.IGNORECASE)
 
 
 def _tool_keys(run: ComposerInput) -> list[tuple[ToolCall, str]]:

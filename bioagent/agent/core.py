@@ -353,7 +353,10 @@ def _drug_names(tools: Sequence[BaseTool], settings: Settings) -> list[str]:
     try:
         from bioagent.tools.drug_catalog import load_drug_catalog
 
-        return [record.name for record in load_drug_catalog(settings.repurposing_hub_path()).approved()]
+        return [
+            record.name
+            for record in load_drug_catalog(settings.repurposing_hub_path(), settings.cache_dir).approved()
+        ]
     except Exception as exc:  # the catalog is optional here: names fall back to suffix rules
         logger.info("drug names unavailable for entity recognition: %s", exc)
         return []

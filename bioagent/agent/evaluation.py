@@ -217,7 +217,7 @@ def score(item: QAItem, answer: Answer, seconds: float) -> QARecord:
     body = answer.text.split("\n\nNote:")[0]
     predicted = None if answer.abstained else leading_option(body, item.options)
     evidence_ids = {e.id for e in answer.evidence}
-    cited = [key for mark in find_citations(body) for key in mark.keys]
+    cited = [key for mark in find_citations(body, numbers=not answer.extractive) for key in mark.keys]
     claims = [v for v in answer.verdicts if is_claim_verdict(v)]
     gold_keys = {f"PMID:{p}" for p in item.gold_pmids}
     return QARecord(

@@ -64,14 +64,16 @@ def canonical_key(raw: str) -> str | None:
     return f"{_CANONICAL_PREFIX[match.group(1).lower()]}:{match.group(2).rstrip('.,;')}"
 
 
-def find_citations(text: str) -> list[CitationMark]:
-    """Every bracket group that holds typed keys or evidence numbers (other brackets are left alone)."""
+def find_citations(text: str, numbers: bool = True) -> list[CitationMark]:
+    """Every bracket group that holds typed keys, or evidence numbers when ``numbers`` (a model's draft may cite
+    ``[2]``; a composed answer cites typed keys only, so its quoted "G1P[8]" stays a name). Other brackets are
+    left alone."""
     marks = []
     for match in _BRACKET.finditer(text):
         parts = [p.strip() for p in re.split(r"[,;]|\band\b", match.group(1)) if p.strip()]
         keys = []
         for part in parts:
-            key = canonical_key(part) or (part if part.isdigit() else None)
+            key = canonical_key(part) or (part if numbers and part.isdigit() else None)
             if key is None:
                 break
             keys.append(key)
@@ -81,9 +83,9 @@ def find_citations(text: str) -> list[CitationMark]:
     return marks
 
 
-def strip_citations(text: str) -> str:
+def strip_citations(text: str, numbers: bool = True) -> str:
     """``text`` without its citation brackets (for support checks and for display without markers)."""
-    for mark in reversed(find_citations(text)):
+    for mark in reversed(find_citations(text, numbers)):
         text = text[: mark.start] + text[mark.end :]
     return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
 

@@ -322,10 +322,17 @@ class _Nodes:
         return self._written(state, run, writer)
 
     def _composed(self, state: AgentState, run: ComposerInput, writer: Any) -> dict[str, Any]:
-        """The answer composed from the evidence, with a verdict from the verdict model for yes/no questions."""
-        verdict, notes = self._verdict(state)
-        deciding = verdict.sentence if verdict else None
-        composition = compose(run, self.parts.embedder, self.config.literature_sentences, deciding)
+        """The answer composed from the evidence; a yes/no question that the literature answers also gets a
+        verdict from the verdict model (not one that tools or UniProt answer: it was trained on literature)."""
+        composition = compose(run, self.parts.embedder, self.config.literature_sentences)
+        verdict: Verdict | None = None
+        notes: list[str] = []
+        if composition.rests_on_literature() and not (run.entities.sequences or run.entities.smiles):
+            verdict, notes = self._verdict(state)
+        if verdict:  # the sentence the verdict rests on is quoted first
+            composition = compose(
+                run, self.parts.embedder, self.config.literature_sentences, verdict.sentence
+            )
         draft = composition.text(verdict.label if verdict else None)
         writer({"token": draft})
         trace = [f"Composed {len(composition.statements)} sentences from the evidence (no chat model)."]
@@ -388,9 +395,12 @@ class _Nodes:
         checked = self.parts.verifier.verify(
             state.get("draft", ""),
             evidence,
-            None if composed else style.evidence_items,
+            0
+            if composed
+            else style.evidence_items,  # a composed sentence is checked against its own citation
             None if composed else style.max_claims,
             subjects=subjects,
+            numbered=not composed,
         )
         if not composed and state.get("composition"):
             checked = self._keep_facts(checked, state["composition"], evidence, subjects)

@@ -144,18 +144,21 @@ class Verifier:
         shown: int | None = None,
         max_claims: int | None = None,
         subjects: Collection[str] = (),
+        numbered: bool = True,
     ) -> Verification:
         """Check ``draft`` against ``evidence``. Uncited claims are matched against the first ``shown`` items
         (those the model saw; default all); a cited item is always checked. Repeated sentences, and claims
         after the first ``max_claims``, are dropped unchecked (counted in ``dropped_sentences``).
         ``subjects``: the UniProt keys the question resolved to; a claim resting only on other entries is
-        about the wrong entity and is rejected."""
-        sentences, dropped = _first_distinct(split_sentences(draft), max_claims)
-        claims = [strip_citations(s) for s in sentences]
-        cited = {evidence.resolve(k) for s in sentences for m in find_citations(s) for k in m.keys}
+        about the wrong entity and is rejected. ``numbered``: bare numbers in brackets are citations (a model's
+        draft); False for a composed answer, whose quoted text may hold brackets ("G1P[8]")."""
+        sentences, dropped = _first_distinct(split_sentences(draft), max_claims, numbered)
+        claims = [strip_citations(s, numbered) for s in sentences]
+        cited = {evidence.resolve(k) for s in sentences for m in find_citations(s, numbered) for k in m.keys}
         scope = [key for n, key in enumerate(evidence.keys()) if shown is None or n < shown or key in cited]
         support = _SupportTable(self.embedder, evidence, [c for c in claims if _is_claim(c)], scope)
         support.subjects = set(subjects)
+        support.numbered = numbered
         result = Verification(text="", verdicts=[], citations=[], dropped_sentences=dropped)
         kept: list[str] = []
         for sentence, claim in zip(sentences, claims):
@@ -179,7 +182,7 @@ class Verifier:
     ) -> SentenceVerdict:
         cited: list[str] = []
         invalid: list[str] = []
-        for mark in find_citations(sentence):
+        for mark in find_citations(sentence, support.numbered):
             for key in mark.keys:
                 resolved = evidence.resolve(key)
                 (cited if resolved else invalid).append(resolved or key)
@@ -269,9 +272,12 @@ class Verifier:
 
 class _SupportTable:
     """Embeddings of the claims and of the sentences of the evidence in scope, computed once per verification
-    (nothing is encoded when the draft makes no claim)."""
+    and only when a claim is not quoted verbatim from the item it is checked against (a composed answer's
+    sentences are, so checking them encodes nothing)."""
 
     def __init__(self, embedder: Embedder, evidence: EvidenceSet, claims: list[str], keys: list[str]) -> None:
+        self.embedder = embedder
+        self.claims = claims
         self.keys = keys if claims else []
         self.units: list[tuple[str, str]] = []
         for key in self.keys:
@@ -285,19 +291,32 @@ class _SupportTable:
         self.texts = {key: evidence.texts[key] for key in self.keys}
         self.subjects: set[str] = set()
         """UniProt keys the question resolved to (claims resting only on other entries are rejected)."""
+        self.numbered = True
+        """Whether bare bracketed numbers are citations."""
         self.missing: dict[tuple[str, str], list[str]] = {}
-        texts = claims + [u[1] for u in self.units]
-        vectors = embedder.encode_documents(texts) if texts else np.zeros((0, 1), dtype=np.float32)
-        self.claim_vectors = {c: vectors[i] for i, c in enumerate(claims)}
-        self.unit_vectors = vectors[len(claims) :]
+        self.flat = {key: _flat(text) for key, text in self.texts.items()}
+        self._vectors: tuple[dict[str, np.ndarray], np.ndarray] | None = None
+
+    def vectors(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """(claim -> vector, unit vectors), encoded on first use."""
+        if self._vectors is None:
+            texts = self.claims + [u[1] for u in self.units]
+            vectors = self.embedder.encode_documents(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+            claim_vectors = {c: vectors[i] for i, c in enumerate(self.claims)}
+            self._vectors = claim_vectors, vectors[len(self.claims) :]
+        return self._vectors
 
     def score(self, claim: str, key: str) -> tuple[float, float]:
         """(best cosine between the claim and the item's sentences, share of claim words found in the item);
-        the share is 0 when a number or symbol of the claim is missing from the item."""
+        the share is 0 when a number or symbol of the claim is missing from the item. A claim quoted verbatim
+        from the item scores (1, 1)."""
+        if key in self.flat and len(claim) > 20 and _flat(claim) in self.flat[key]:
+            return 1.0, 1.0
         rows = [i for i, (k, _) in enumerate(self.units) if k == key]
-        if not rows or claim not in self.claim_vectors:
+        claim_vectors, unit_vectors = self.vectors()
+        if not rows or claim not in claim_vectors:
             return 0.0, 0.0
-        cosine = float(np.max(self.unit_vectors[rows] @ self.claim_vectors[claim]))
+        cosine = float(np.max(unit_vectors[rows] @ claim_vectors[claim]))
         terms = content_terms(claim)
         overlap = len(terms & self.terms[key]) / len(terms) if terms else 0.0
         missing = missing_anchors(claim, self.texts[key])
@@ -315,13 +334,18 @@ class _SupportTable:
         return best_key, best
 
 
-def _first_distinct(sentences: list[str], max_claims: int | None) -> tuple[list[str], int]:
+def _flat(text: str) -> str:
+    """Lower case, single spaces, no final full stop or ellipsis: for verbatim-quote checks."""
+    return " ".join(text.lower().split()).rstrip(".… ")
+
+
+def _first_distinct(sentences: list[str], max_claims: int | None, numbered: bool) -> tuple[list[str], int]:
     """The sentences without repeats and without claims beyond the first ``max_claims``; and how many went."""
     kept: list[str] = []
     seen: set[str] = set()
     claims = 0
     for sentence in sentences:
-        claim = strip_citations(sentence)
+        claim = strip_citations(sentence, numbered)
         marker = " ".join(sorted(content_terms(claim))) or claim.lower()
         if marker in seen or (_is_claim(claim) and max_claims is not None and claims >= max_claims):
             continue

@@ -8,6 +8,7 @@ Runtime (float32 or int8, faster on CPU); ``HashEmbedder`` is a deterministic fa
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -167,14 +168,15 @@ def load_embedder(settings: EmbeddingSettings, cache_dir: Path | None = None) ->
 @lru_cache(maxsize=8)
 def _cached_embedder(settings_json: str, cache_dir: str) -> Embedder:
     settings = EmbeddingSettings.model_validate_json(settings_json)
-    if settings.backend == "hash":
+    backend = resolve_backend(settings.backend)
+    if backend == "hash":
         return HashEmbedder(settings.hash_dimension)
-    if settings.backend in ("onnx", "onnx-int8"):
+    if backend in ("onnx", "onnx-int8"):
         return OnnxEmbedder(
             settings.model,
             settings.query_model,
             cache_dir=Path(cache_dir),
-            precision="int8" if settings.backend == "onnx-int8" else "fp32",
+            precision="int8" if backend == "onnx-int8" else "fp32",
             batch_size=settings.batch_size,
             threads=settings.onnx_threads,
             query_prefix=settings.query_prefix,
@@ -189,6 +191,15 @@ def _cached_embedder(settings_json: str, cache_dir: str) -> Embedder:
         document_prefix=settings.document_prefix,
         allow_download=settings.allow_download,
     )
+
+
+def resolve_backend(backend: str) -> str:
+    """'auto' -> 'onnx' when ONNX Runtime and onnx are installed (the 'onnx' extra), else
+    'sentence-transformers'; other backends as given."""
+    if backend != "auto":
+        return backend
+    installed = all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
+    return "onnx" if installed else "sentence-transformers"
 
 
 def _load_sentence_transformer(path: str, device: str) -> Any:

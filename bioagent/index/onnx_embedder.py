@@ -313,9 +313,45 @@ def _session(path: Path, threads: int) -> Any:
 
 
 def _tokenizer(transformer_dir: Path) -> Any:
+    """The model's fast tokenizer read straight from ``tokenizer.json`` (the `tokenizers` library: no
+    transformers or torch import, which is most of a CLI question's start-up), else transformers' AutoTokenizer."""
+    if (transformer_dir / "tokenizer.json").is_file():
+        return FastTokenizer(transformer_dir)
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(str(transformer_dir))
+
+
+class FastTokenizer:
+    """The part of a transformers tokenizer the encoder uses, over ``tokenizers.Tokenizer``: called on texts
+    with truncation it returns ``input_ids``, ``attention_mask`` and ``token_type_ids``; ``pad_token_id`` and
+    ``model_max_length`` come from the folder's tokenizer files."""
+
+    def __init__(self, folder: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        config_path = folder / "tokenizer_config.json"
+        config = json.loads(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
+        self.model_max_length = int(config.get("model_max_length") or 512)
+        pad = config.get("pad_token")
+        pad_text = pad.get("content") if isinstance(pad, dict) else pad
+        self.pad_token_id = self.tokenizer.token_to_id(pad_text) if pad_text else None
+
+    def __call__(
+        self, texts: list[str], truncation: bool = True, max_length: int | None = None
+    ) -> dict[str, Any]:
+        if truncation and max_length:
+            self.tokenizer.enable_truncation(max_length)
+        else:
+            self.tokenizer.no_truncation()
+        encodings = self.tokenizer.encode_batch(texts)
+        return {
+            "input_ids": [e.ids for e in encodings],
+            "attention_mask": [e.attention_mask for e in encodings],
+            "token_type_ids": [e.type_ids for e in encodings],
+        }
 
 
 def _default_max_length(tokenizer: Any, layout: ModelLayout) -> int:

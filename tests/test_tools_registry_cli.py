@@ -123,7 +123,8 @@ def test_cli_help_per_tool_lists_its_options() -> None:
         assert option in result.stdout
 
 
-def test_cli_reads_the_protein_index_from_the_config(tmp_path: Path) -> None:
+def test_cli_reads_the_protein_index_from_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BIOAGENT_EMBEDDING__BACKEND", raising=False)  # conftest's pin would outrank the file
     from bioagent.index import build_index
     from bioagent.index.embedders import HashEmbedder
     from bioagent.types import Document

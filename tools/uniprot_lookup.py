@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from bioagent.errors import ToolInputError
+from bioagent.ingest.uniprot import ProteinFields
 from bioagent.settings import Settings
 from bioagent.types import Document
 
@@ -15,30 +17,8 @@ from .catalog import ProteinCatalog
 from .common import ToolSpec, fact
 
 HUMAN_TAXON = 9606
-FIELDS = (
-    "accession",
-    "entry_name",
-    "protein_name",
-    "alt_names",
-    "gene",
-    "gene_synonyms",
-    "organism",
-    "taxonomy_id",
-    "function",
-    "subcellular_location",
-    "go_terms",
-    "keywords",
-    "disease",
-    "tissue_specificity",
-    "subunit",
-    "catalytic_activity",
-    "pathway",
-    "ptm",
-    "cofactor",
-    "domain",
-    "length",
-    "reviewed",
-)
+FIELDS = tuple(f.name for f in dataclasses.fields(ProteinFields) if f.name not in ("accessions", "sequence"))
+"""Entry fields the tool returns (every field ingestion keeps; the sequence only on request)."""
 
 DESCRIPTION = """Look up UniProt entries in the local UniProt index by accession (P04637), entry name
 (P53_HUMAN), gene symbol (TP53) or protein name (Cellular tumor antigen p53). Call it to get a protein's

@@ -3,8 +3,8 @@ literature sentences that answer it, written as cited sentences without a chat m
 
 Every number and name in a composed sentence is copied from a tool's ``facts`` or an entry's field; literature
 sentences are quoted. What to state follows from the question: its words select facts by their ``topics``
-(``logP`` -> the logP fact), UniProt fields by intent ("where" -> subcellular location), and literature
-sentences are ranked by similarity to the question with a preference for conclusions.
+(``logP`` -> the logP fact; "where" -> the entry's subcellular location), and literature sentences are ranked by
+similarity to the question with a preference for findings over background and aims.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from bioagent.index.embedders import Embedder
 from bioagent.tools.uniprot_lookup import entry_facts
 from bioagent.types import Document, Evidence, ToolCall
 
-_SECTION_LABEL = re.compile(r"^[A-Z][A-Z /&,()-]{2,40}(?::\s*|\s+(?=[A-Z][a-z]))")
+SECTION_LABEL = re.compile(r"^[A-Z][A-Z /&,()-]{2,40}(?::\s*|\s+(?=[A-Z][a-z]))")
+"""An abstract's section label at the start of a sentence ("RESULTS: ", "BACKGROUND Experimental ...")."""
 OVERLAP_WEIGHT = 0.3
 """Sentence score bonus per share of the question's content words the sentence contains."""
 RANK_PENALTY = 0.02
@@ -54,11 +55,13 @@ class Statement:
     text: str
     key: str
     origin: str
-    """'tool fact', 'UniProt field' or 'literature sentence' (shown in the verification panel)."""
+    """'identification', 'tool fact', 'UniProt field' or 'literature sentence'."""
 
 
 @dataclass
 class Composition:
+    """The composed answer's sentences, in the order they are stated."""
+
     statements: list[Statement] = field(default_factory=list)
 
     def text(self, verdict: str | None = None) -> str:
@@ -163,9 +166,9 @@ def rank_sentences(
         sentences = split_sentences(sanitise(text)[0])[:40]
         section = ""
         for position, sentence in enumerate(sentences):
-            if label := _SECTION_LABEL.match(sentence):
+            if label := SECTION_LABEL.match(sentence):
                 section = label.group(0)
-            clean = _SECTION_LABEL.sub("", sentence).strip()
+            clean = SECTION_LABEL.sub("", sentence).strip()
             if len(clean.split()) < 4 or "instruction-like text removed" in clean:
                 continue
             if mentioning and not mentioning.search(clean):
@@ -297,7 +300,7 @@ def compose(
 
 def _quoted(sentence: str, ranked: list[RankedSentence]) -> RankedSentence | None:
     """The ranked sentence that is ``sentence`` (section label aside), carrying the best score."""
-    clean = _SECTION_LABEL.sub("", sentence).strip().lower()
+    clean = SECTION_LABEL.sub("", sentence).strip().lower()
     top = ranked[0].score if ranked else 0.0
     found = next((s for s in ranked if s.text.lower() == clean), None)
     return RankedSentence(found.key, found.text, top) if found else None

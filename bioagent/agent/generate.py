@@ -11,6 +11,7 @@ import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from bioagent.agent.compose import SECTION_LABEL
 from bioagent.agent.evidence import EvidenceSet, split_sentences
 from bioagent.agent.prompts import load_prompt
 from bioagent.agent.terms import content_terms
@@ -158,9 +159,6 @@ def _lexical_shortlist(question: str, units: list[tuple[str, str]], n: int) -> l
     return [u for i, u in enumerate(units) if i in keep or u[0].startswith("tool:")]
 
 
-_SECTION_LABEL = re.compile(r"^[A-Z][A-Z /&,()-]{2,40}:\s*")
-
-
 def extractive_sentences(
     question: str, evidence: EvidenceSet, embedder: Embedder, items: int = 3, sentences: int = 2
 ) -> list[tuple[str, str]]:
@@ -175,7 +173,7 @@ def extractive_sentences(
             continue
         if item.title and text.startswith(item.title):
             text = text[len(item.title) :].lstrip(" .")
-        parts = (_SECTION_LABEL.sub("", s) for s in split_sentences(text)[:30])
+        parts = (SECTION_LABEL.sub("", s) for s in split_sentences(text)[:30])
         units += [(item.id, s[0].upper() + s[1:]) for s in parts if len(s.split()) >= 5]
     if not units:
         return []

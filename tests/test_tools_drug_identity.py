@@ -163,7 +163,7 @@ def test_imatinib_moa_and_targets_come_from_the_hub_as_facts(with_hub: Settings,
     assert all(facts[k]["main"] for k in ("identity", "atc", "moa", "targets"))
     assert (
         facts["identity"]["statement"]
-        == f"{{subject}} is Imatinib (DrugBank DB00619; InChIKey {IMATINIB_KEY})"
+        == f"{{subject}} is listed as Imatinib (DrugBank DB00619; InChIKey {IMATINIB_KEY})"
     )
     assert "L01EA" in facts["atc"]["statement"] and facts["clinical_phase"]["value"] == "Launched"
     assert "chronic myeloid leukemia (CML)" in facts["indication"]["statement"]

@@ -181,7 +181,7 @@ def _merge(records: list[DrugRecord]) -> dict[str, Any]:
 def _identity_fact(drug: dict[str, Any], found: CatalogMatch, by_structure: bool) -> dict[str, Any]:
     name, ids = drug["name"], _identifiers(drug)
     if not by_structure:
-        statement = f"{{subject}} is {name} ({ids}; InChIKey {drug['inchikey']})"
+        statement = f"{{subject}} is listed as {name} ({ids}; InChIKey {drug['inchikey']})"
     elif found.how == SAME_STRUCTURE:
         statement = f"{{subject}} has the structure of {name} ({ids}; identical InChIKey {drug['inchikey']})"
     elif found.how == SAME_PARENT:

@@ -35,11 +35,14 @@ class SimilarDrugsInput(BaseModel):
 
 
 @lru_cache(maxsize=4)
-def reference_fingerprints(hub_dir: Path | None) -> tuple[list[DrugRecord], list[Any]]:
-    """Approved reference drugs and their fingerprints, computed once per process (per Hub folder)."""
+def reference_fingerprints(
+    hub_dir: Path | None, cache_dir: Path | None = None
+) -> tuple[list[DrugRecord], list[Any]]:
+    """Approved reference drugs and their fingerprints, computed once per process (per Hub folder), from the
+    same catalogue object drug_lookup uses."""
     records, fingerprints, seen = [], [], set()
     with quiet_rdkit():
-        for record in load_drug_catalog(hub_dir).approved():
+        for record in load_drug_catalog(hub_dir, cache_dir).approved():
             try:
                 mol = parse_smiles(record.smiles)
             except BioagentError:
@@ -59,7 +62,7 @@ def similar_drugs(smiles: str, k: int = 5, *, settings: Settings | None = None) 
 
     mol = parse_smiles(smiles)
     settings = settings_or_default(settings)
-    records, fingerprints = reference_fingerprints(settings.repurposing_hub_path())
+    records, fingerprints = reference_fingerprints(settings.repurposing_hub_path(), settings.cache_dir)
     similarities = DataStructs.BulkTanimotoSimilarity(morgan_fingerprint(mol), fingerprints)
     ranked = sorted(range(len(records)), key=lambda i: -similarities[i])[:k]
     drugs = [_entry(records[i], similarities[i]) for i in ranked]

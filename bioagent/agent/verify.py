@@ -156,9 +156,9 @@ class Verifier:
         claims = [strip_citations(s, numbered) for s in sentences]
         cited = {evidence.resolve(k) for s in sentences for m in find_citations(s, numbered) for k in m.keys}
         scope = [key for n, key in enumerate(evidence.keys()) if shown is None or n < shown or key in cited]
-        support = _SupportTable(self.embedder, evidence, [c for c in claims if _is_claim(c)], scope)
-        support.subjects = set(subjects)
-        support.numbered = numbered
+        support = _SupportTable(
+            self.embedder, evidence, [c for c in claims if _is_claim(c)], scope, set(subjects), numbered
+        )
         result = Verification(text="", verdicts=[], citations=[], dropped_sentences=dropped)
         kept: list[str] = []
         for sentence, claim in zip(sentences, claims):
@@ -275,8 +275,20 @@ class _SupportTable:
     and only when a claim is not quoted verbatim from the item it is checked against (a composed answer's
     sentences are, so checking them encodes nothing)."""
 
-    def __init__(self, embedder: Embedder, evidence: EvidenceSet, claims: list[str], keys: list[str]) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        evidence: EvidenceSet,
+        claims: list[str],
+        keys: list[str],
+        subjects: set[str],
+        numbered: bool,
+    ) -> None:
         self.embedder = embedder
+        self.subjects = subjects
+        """UniProt keys the question resolved to (claims resting only on other entries are rejected)."""
+        self.numbered = numbered
+        """Whether bare bracketed numbers are citations."""
         self.claims = claims
         self.keys = keys if claims else []
         self.units: list[tuple[str, str]] = []
@@ -289,10 +301,6 @@ class _SupportTable:
                 self.units += [(key, part) for part in split_sentences(text)[:40] if part.strip()]
         self.terms = {key: content_terms(evidence.texts[key]) for key in self.keys}
         self.texts = {key: evidence.texts[key] for key in self.keys}
-        self.subjects: set[str] = set()
-        """UniProt keys the question resolved to (claims resting only on other entries are rejected)."""
-        self.numbered = True
-        """Whether bare bracketed numbers are citations."""
         self.missing: dict[tuple[str, str], list[str]] = {}
         self.flat = {key: _flat(text) for key, text in self.texts.items()}
         self._vectors: tuple[dict[str, np.ndarray], np.ndarray] | None = None

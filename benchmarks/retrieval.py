@@ -20,6 +20,7 @@ from pathlib import Path
 from bioagent import index as index_layer
 from bioagent.api import read_inputs
 from bioagent.errors import IndexLoadError
+from bioagent.index.embedders import resolve_backend
 from bioagent.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,8 +62,9 @@ def read_queries(data: Path) -> dict[str, str]:
 
 
 def scifact_index(settings: Settings, data: Path, out: Path | None = None):
-    """The SciFact index for ``settings``' embedder, built into ``out`` once (default .cache/benchmarks/scifact)."""
-    out = out or ROOT / ".cache/benchmarks/scifact"
+    """The SciFact index for ``settings``' embedder, built into ``out`` once (default
+    .cache/benchmarks/scifact-<backend>, so each backend is measured on vectors of its own)."""
+    out = out or ROOT / f".cache/benchmarks/scifact-{resolve_backend(settings.embedding.backend)}"
     try:
         return index_layer.load_index(out, settings)
     except IndexLoadError:

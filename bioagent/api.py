@@ -10,6 +10,8 @@ from pathlib import Path
 from bioagent import index as _index
 from bioagent.errors import IngestError
 from bioagent.index import Index, SourceInfo
+from bioagent.index.live import GrowReport
+from bioagent.index.live import grow_index as _grow_index
 from bioagent.ingest import ColumnMap, read_documents
 from bioagent.settings import Settings
 from bioagent.types import Document
@@ -76,3 +78,35 @@ def build_index(
 def load_index(path: str | Path, settings: Settings | None = None) -> Index:
     """Open an index folder built by :func:`build_index`."""
     return _index.load_index(path, settings)
+
+
+def grow_index(
+    index_path: str | Path,
+    settings: Settings | None = None,
+    *,
+    pubmed: str | None = None,
+    uniprot: str | None = None,
+    max_records: int = 100,
+    documents: Sequence[Document] = (),
+    sources: Sequence[SourceInfo] = (),
+    rebuild: bool = False,
+    progress: bool = False,
+) -> tuple[Index, GrowReport]:
+    """Add the top ``max_records`` results of a PubMed and/or UniProt query to an index folder (built if
+    absent; replaced with ``rebuild``), skipping ids it already holds; an interrupted run resumes.
+
+    >>> index, report = grow_index("indexes/mine", pubmed="imatinib resistance", max_records=50)  # doctest: +SKIP
+    >>> print(report.sources[0].summary())  # doctest: +SKIP
+    PubMed 'imatinib resistance': found 50, already present 0, added 50
+    """
+    return _grow_index(
+        index_path,
+        settings or Settings.load(),
+        pubmed=pubmed,
+        uniprot=uniprot,
+        max_records=max_records,
+        documents=documents,
+        sources=sources,
+        rebuild=rebuild,
+        progress=progress,
+    )

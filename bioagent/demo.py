@@ -1,7 +1,9 @@
-"""The demo indexes: real literature and UniProt data from ``settings.data_dir``, built once and reused.
+"""The demo indexes, built once and reused: the corpus shipped with the package, plus what the data folder adds.
 
-The demo's drug tools read the Drug Repurposing Hub from ``<data_dir>/drugs_repurposing_hub`` when it is there
-(``Settings.repurposing_hub_path()``, so `bioagent ask`/`chat` pick it up too); ``drug_data_note`` says which.
+Shipped (compressed in ``bioagent/demo_data``, each with its licence): the PubMedQA PQA-L abstracts and the reviewed
+UniProt entries. When ``settings.data_dir`` (default ``../shared/data``) exists, SciFact joins the literature
+index, the location/GO table joins the proteins, ``--full`` adds the Cohen 2006 abstracts, and the drug tools
+read the Drug Repurposing Hub from it (``Settings.repurposing_hub_path()``; ``drug_data_note`` says which).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bioagent import index as _index
-from bioagent.api import read_inputs
+from bioagent.api import Collected, read_inputs
 from bioagent.errors import BioagentError, IndexLoadError
 from bioagent.index import Index
 from bioagent.index.manifest import read_manifest
@@ -19,6 +21,9 @@ from bioagent.ingest import ColumnMap
 from bioagent.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+BUNDLED_DATA_DIR = Path(__file__).with_name("demo_data")
+DEMO_BUILD_TIME = "about 4 minutes"  # `make demo` without a data folder, measured on 2 cores (README)
 
 COHEN_REVIEWS = (
     "ACEInhibitors",
@@ -40,13 +45,27 @@ COHEN_REVIEWS = (
 
 @dataclass(frozen=True)
 class DemoSource:
+    """One input of a demo index, named by its path inside the shared data folder."""
+
     relative_path: str
     format: str
     columns: ColumnMap | None = None
+    bundled: bool = False
+    """Shipped xz-compressed in ``bioagent/demo_data`` under the same relative path."""
+
+    def path(self, data_dir: Path) -> Path | None:
+        """The bundled copy, else the file in ``data_dir``; None when neither exists."""
+        if self.bundled:
+            return BUNDLED_DATA_DIR / f"{self.relative_path}.xz"
+        found = data_dir / self.relative_path
+        return found if found.exists() else None
 
 
 def literature_sources(full: bool) -> list[DemoSource]:
-    sources = [DemoSource("pubmedqa/ori_pqal.json", "pubmedqa"), DemoSource("scifact/beir_format", "beir")]
+    sources = [
+        DemoSource("pubmedqa/ori_pqal.json", "pubmedqa", bundled=True),
+        DemoSource("scifact/beir_format", "beir"),
+    ]
     if full:
         cohen = ColumnMap(id="pubmedID", title="title", text="abstract")
         sources += [DemoSource(f"screening_cohen2006/{name}.csv", "csv", cohen) for name in COHEN_REVIEWS]
@@ -56,28 +75,62 @@ def literature_sources(full: bool) -> list[DemoSource]:
 def protein_sources() -> list[DemoSource]:
     """Richest first: an accession seen again in a later file is skipped."""
     return [
-        DemoSource("uniprot_more/ai_gene_review_swissprot_reviewed.dat", "uniprot-dat"),
-        DemoSource("uniprot_human_subsets/uniprot_human_reviewed_500_function.tsv", "uniprot-tsv"),
+        DemoSource("uniprot_more/ai_gene_review_swissprot_reviewed.dat", "uniprot-dat", bundled=True),
+        DemoSource(
+            "uniprot_human_subsets/uniprot_human_reviewed_500_function.tsv", "uniprot-tsv", bundled=True
+        ),
         DemoSource("uniprot_human_subsets/uniprot_human_170_location_go.tsv", "uniprot-tsv"),
-        DemoSource("uniprot_human_subsets/human_proteome_reviewed_names_2024_07_08.tsv", "uniprot-tsv"),
+        DemoSource(
+            "uniprot_human_subsets/human_proteome_reviewed_names_2024_07_08.tsv", "uniprot-tsv", bundled=True
+        ),
     ]
 
 
-def build_demo_indexes(settings: Settings, full: bool = False, progress: bool = True) -> dict[str, Index]:
-    """Build (or reuse) the literature and protein demo indexes under ``settings.index_dir``."""
-    if not settings.data_dir.is_dir():
+def build_demo_indexes(
+    settings: Settings, full: bool = False, progress: bool = True, sample: int | None = None
+) -> dict[str, Index]:
+    """Build (or reuse) the literature and protein demo indexes under ``settings.index_dir``.
+
+    ``sample`` indexes only the first N records of each source (a quick trial; a later full build replaces it).
+    """
+    if full and not settings.data_dir.is_dir():
         raise BioagentError(
-            f"demo data folder {settings.data_dir} not found; set data_dir (BIOAGENT_DATA_DIR) to the shared data"
+            f"--full adds the Cohen 2006 abstracts from the data folder, and {settings.data_dir} does not exist; "
+            "set data_dir (BIOAGENT_DATA_DIR or --data-dir)"
         )
+    print(data_folder_note(settings), flush=True)
     print(drug_data_note(settings), flush=True)
     plans = {
         "literature": (settings.literature_index_path(), literature_sources(full)),
         "proteins": (settings.protein_index_path(), protein_sources()),
     }
     return {
-        name: _build_or_reuse(name, out, sources, settings, progress)
+        name: _build_or_reuse(name, out, sources, settings, progress, sample)
         for name, (out, sources) in plans.items()
     }
+
+
+def first_run_hint(settings: Settings) -> str | None:
+    """One line on how to build an index when neither configured index exists (None when one does)."""
+    if settings.literature_index_path().exists() or settings.protein_index_path().exists():
+        return None
+    return (
+        f"No index yet at {settings.literature_index_path()} or {settings.protein_index_path()}: build the demo "
+        f"indexes once with `bioagent demo build` (or `make demo`; {DEMO_BUILD_TIME} on 2 CPU cores), point "
+        "--index at an index folder, or add --live to search PubMed and UniProt."
+    )
+
+
+def data_folder_note(settings: Settings) -> str:
+    """Which corpus the demo indexes: the bundled one alone, or with what the data folder adds."""
+    if not settings.data_dir.is_dir():
+        return (
+            f"Demo corpus: the bundled PubMedQA abstracts and UniProt entries (no data folder at "
+            f"{settings.data_dir}; with one, SciFact and the Drug Repurposing Hub join)."
+        )
+    return (
+        f"Demo corpus: the bundled PubMedQA abstracts and UniProt entries, plus what {settings.data_dir} has."
+    )
 
 
 def drug_data_note(settings: Settings) -> str:
@@ -97,10 +150,15 @@ def drug_data_note(settings: Settings) -> str:
 
 
 def _build_or_reuse(
-    name: str, out_dir: Path, sources: list[DemoSource], settings: Settings, progress: bool
+    name: str,
+    out_dir: Path,
+    sources: list[DemoSource],
+    settings: Settings,
+    progress: bool,
+    sample: int | None,
 ) -> Index:
-    paths = [str(settings.data_dir / s.relative_path) for s in sources]
-    if _is_current(out_dir, paths, settings):
+    found = [(source, path) for source in sources if (path := source.path(settings.data_dir)) is not None]
+    if _is_current(out_dir, [str(path) for _, path in found], sample, settings):
         try:
             built = _index.load_index(out_dir, settings)
         except IndexLoadError as exc:
@@ -108,12 +166,12 @@ def _build_or_reuse(
         else:
             print(f"The {name} index at {out_dir} is up to date ({len(built):,} documents); reusing it.")
             return built
-    collected = read_inputs([(Path(p), s.format, s.columns) for p, s in zip(paths, sources)], progress)
+    collected = _read(found, progress, sample)
     texts = len(collected.documents)
     print(
         f"Building the {name} index from {texts:,} documents into {out_dir}. Embedding is the slow part: "
-        f"about {texts / _DOCS_PER_SECOND[name] / 60:.0f} min on 2 CPU cores; an interrupted build resumes "
-        "from its cached blocks.",
+        f"about {_minutes(texts / _DOCS_PER_SECOND[name])} on 2 CPU cores; an interrupted build resumes from its "
+        "cached blocks.",
         flush=True,
     )
     return _index.build_index(
@@ -121,8 +179,25 @@ def _build_or_reuse(
     )
 
 
-def _is_current(out_dir: Path, paths: list[str], settings: Settings) -> bool:
-    """Whether the index at ``out_dir`` was built from ``paths`` with the configured chunking and index kind."""
+def _read(found: list[tuple[DemoSource, Path]], progress: bool, sample: int | None) -> Collected:
+    """Read every source; with ``sample``, keep only the first N documents of each."""
+    if sample is None:
+        return read_inputs([(path, source.format, source.columns) for source, path in found], progress)
+    collected = Collected()
+    for source, path in found:
+        part = read_inputs([(path, source.format, source.columns)], progress)
+        collected.documents += part.documents[:sample]
+        collected.errors += part.errors
+        collected.sources += [
+            info.model_copy(update={"documents": min(info.documents, sample), "sample": sample})
+            for info in part.sources
+        ]
+    return collected
+
+
+def _is_current(out_dir: Path, paths: list[str], sample: int | None, settings: Settings) -> bool:
+    """Whether the index at ``out_dir`` was built from ``paths`` (sampled alike) with the configured chunking
+    and index kind."""
     try:
         manifest = read_manifest(out_dir)
     except IndexLoadError:
@@ -130,9 +205,14 @@ def _is_current(out_dir: Path, paths: list[str], settings: Settings) -> bool:
     chunking = {"words": settings.index.chunk_words, "overlap": settings.index.chunk_overlap}
     return (
         [s.path for s in manifest.sources] == paths
+        and all(s.sample == sample for s in manifest.sources)
         and manifest.chunking == chunking
         and manifest.dense_kind == settings.index.kind
     )
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 # Measured with `bioagent demo build` on a 2-core machine (see README); used only for the time estimate.

@@ -39,6 +39,10 @@ class IndexLoadError(BioagentError):
     """An index folder is missing, corrupt or incompatible with the configured embedder."""
 
 
+class ServiceUnreachableError(BioagentError):
+    """A live service (PubMed, UniProt) did not answer; nothing was changed."""
+
+
 class ToolInputError(BioagentError):
     """A tool was called with input it cannot use (invalid sequence, SMILES, name, mutation)."""
 

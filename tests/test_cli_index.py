@@ -122,9 +122,32 @@ def test_partly_bad_file_keeps_good_records(tmp_path: Path) -> None:
     assert "skipped 1 bad records" in result.stderr and "mixed.jsonl" in result.stderr
 
 
-def test_demo_build_without_data_is_a_clear_error(tmp_path: Path) -> None:
-    result = run_cli("demo", "build", "--data-dir", str(tmp_path / "absent"), cwd=tmp_path)
-    assert result.returncode == 1 and "demo data folder" in result.stderr
+def test_first_run_without_an_index_says_how_to_build_one(tmp_path: Path) -> None:
+    result = run_cli("ask", "What does TP53 do?", cwd=tmp_path)
+    assert result.returncode == 1 and result.stdout == ""
+    assert "No index yet" in result.stderr and "bioagent demo build" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_demo_without_a_data_folder_builds_the_bundled_corpus_and_answers(tmp_path: Path) -> None:
+    """A clone with no ../shared beside it: a slice of the shipped corpus, the real embedder, a cited answer."""
+    real = {"BIOAGENT_EMBEDDING__BACKEND": "sentence-transformers"}
+    built = run_cli("demo", "build", "--sample", "30", env_extra=real, cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    assert "no data folder at ../shared/data" in built.stdout
+    assert "literature: 30 documents" in built.stdout and "proteins: " in built.stdout
+    manifest = json.loads((tmp_path / "indexes/literature/manifest.json").read_text())
+    assert [Path(s["path"]).name for s in manifest["sources"]] == ["ori_pqal.json.xz"]
+    assert manifest["sources"][0]["sample"] == 30
+
+    question = "Do mitochondria play a role in remodelling lace plant leaves during programmed cell death?"
+    answer = run_cli("ask", question, "--json", env_extra=real, cwd=tmp_path)
+    assert answer.returncode == 0, answer.stderr
+    cited = [c["id"] for c in json.loads(answer.stdout)["citations"]]
+    assert "PMID:21645374" in cited
+
+    again = run_cli("demo", "build", "--sample", "30", env_extra=real, cwd=tmp_path)
+    assert again.stdout.count("up to date") == 2
 
 
 @pytest.mark.slow

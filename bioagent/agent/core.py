@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from bioagent.agent.entities import EntityRecognizer
 from bioagent.agent.generate import ABSTAIN_TEXT, COMPACT, FULL
 from bioagent.agent.graph import AgentParts, Turn, build_graph
+from bioagent.agent.live import LiveSearch
 from bioagent.agent.planner import Planner, choose_planner, declares_tool_calling
 from bioagent.agent.verdict import VerdictModel
 from bioagent.agent.verify import CachingEmbedder, Verifier
@@ -99,6 +100,7 @@ class Agent:
             verdicts=_verdict_model(config.verdicts, embedder),
             model_name=model_name,
             startup_notes=notes,
+            live=LiveSearch(self.settings) if config.live == "auto" else None,
         )
         self.graph = build_graph(self.parts)
         self.history: list[Turn] = []

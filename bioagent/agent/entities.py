@@ -114,6 +114,8 @@ class Entities:
     """UniProt accessions of the recognised genes/proteins (and the accessions themselves), best match first."""
     protein_matches: dict[str, str] = field(default_factory=dict)
     """How each of ``protein_ids`` was found: accession -> 'gene symbol SDHAF1', 'accession P04637', …"""
+    unknown_symbols: list[str] = field(default_factory=list)
+    """Gene-symbol-shaped words (MICU1, GAL4) that no local UniProt entry has: what a live search may find."""
 
     def names_a_subject(self) -> bool:
         """Whether the question names its own protein, sequence or molecule (then it is not a follow-up)."""
@@ -231,6 +233,11 @@ class EntityRecognizer:
             text = text.replace(smiles, " ")
         found.variants = _unique("".join(m.groups()) for m in VARIANT.finditer(text))
         found.genes = self._genes(text, set(found.accessions) | set(found.variants))
+        found.unknown_symbols = _unique(
+            token
+            for token in _TOKEN.findall(text)
+            if _symbol_shape(token) and token.upper() not in self.symbols and token not in found.variants
+        )
         found.drugs = self._drugs(text)
         found.protein_matches = self._protein_matches(found, text)
         found.protein_ids = list(found.protein_matches)

@@ -32,6 +32,7 @@ from bioagent.agent.generate import (
     stream_reply,
     verdict_options,
 )
+from bioagent.agent.live import LiveSearch, pubmed_query, uniprot_query
 from bioagent.agent.planner import Plan, PlannedCall, Planner
 from bioagent.agent.verdict import Verdict, VerdictModel
 from bioagent.agent.verify import QUOTED, Verification, Verifier, missing_anchors
@@ -76,6 +77,8 @@ class AgentParts:
     there is none; None means verdicts are off."""
     model_name: str = ""
     startup_notes: list[str] = field(default_factory=list)
+    live: LiveSearch | None = None
+    """Searches PubMed and UniProt when the local evidence is weak (``agent.live: auto``); None when off."""
 
 
 def _merge(left: dict[str, float], right: dict[str, float]) -> dict[str, float]:
@@ -154,30 +157,82 @@ class _Nodes:
 
     def retrieve(self, state: AgentState) -> dict[str, Any]:
         plan = state["plan"]
-        hits: list[tuple[Hit, float, str]] = []
         timings: dict[str, float] = {}
-        if self.parts.proteins is not None:
+        proteins = self._search_proteins(plan, timings)
+        literature = self._search_literature(plan, timings)
+        notes: list[str] = []
+        if self.parts.live is not None:
             start = time.perf_counter()
-            hits += self._entity_entries(plan.protein_ids)
-            if plan.protein_query and self.config.protein_k:
-                found = self.parts.proteins.search(plan.protein_query, k=self.config.protein_k)
-                scored = self._relevance(self.parts.proteins, plan.protein_query, found)
-                hits += [(h, r, "database") for h, r in scored]
-            timings["retrieve.proteins"] = round(time.perf_counter() - start, 4)
-        if self.parts.literature and plan.literature_query and self.config.literature_k:
-            start = time.perf_counter()
-            for index in self.parts.literature:
-                found = index.search(plan.literature_query, k=self.config.literature_k)
-                hits += [
-                    (h, r, "literature") for h, r in self._relevance(index, plan.literature_query, found)
-                ]
-            timings["retrieve.literature"] = round(time.perf_counter() - start, 4)
+            literature, proteins, notes = self._search_live(state, literature, proteins)
+            timings["retrieve.live"] = round(time.perf_counter() - start, 4)
+        hits = proteins + literature
         kept = [item for item in hits if item[1] >= self.config.min_relevance]
         trace = [
             f"Retrieved {len(hits)} passages; {len(kept)} reach the relevance threshold "
             f"{self.config.min_relevance} (best {max((r for _, r, _ in hits), default=0.0):.2f})."
         ]
-        return {"hits": kept, "timings": timings, "trace": trace}
+        return {"hits": kept, "timings": timings, "trace": trace + notes, "notes": notes}
+
+    def _search_proteins(self, plan: Plan, timings: dict[str, float]) -> list[tuple[Hit, float, str]]:
+        if self.parts.proteins is None:
+            return []
+        start = time.perf_counter()
+        hits = self._entity_entries(plan.protein_ids)
+        if plan.protein_query and self.config.protein_k:
+            found = self.parts.proteins.search(plan.protein_query, k=self.config.protein_k)
+            hits += [
+                (h, r, "database") for h, r in self._relevance(self.parts.proteins, plan.protein_query, found)
+            ]
+        timings["retrieve.proteins"] = round(time.perf_counter() - start, 4)
+        return hits
+
+    def _search_literature(self, plan: Plan, timings: dict[str, float]) -> list[tuple[Hit, float, str]]:
+        if not (self.parts.literature and plan.literature_query and self.config.literature_k):
+            return []
+        start = time.perf_counter()
+        hits = []
+        for index in self.parts.literature:
+            found = index.search(plan.literature_query, k=self.config.literature_k)
+            hits += [(h, r, "literature") for h, r in self._relevance(index, plan.literature_query, found)]
+        timings["retrieve.literature"] = round(time.perf_counter() - start, 4)
+        return hits
+
+    def _search_live(
+        self,
+        state: AgentState,
+        literature: list[tuple[Hit, float, str]],
+        proteins: list[tuple[Hit, float, str]],
+    ) -> tuple[list[tuple[Hit, float, str]], list[tuple[Hit, float, str]], list[str]]:
+        """Live searches (``agent.live``): PubMed when no local passage reaches the threshold, UniProt for gene
+        symbols no local entry has. What they add is written to the local index and searched like the rest."""
+        assert self.parts.live is not None
+        plan, entities, notes = state["plan"], state["entities"], []
+        settings = self.parts.settings
+        if plan.literature_query and not self._reaches_threshold(literature):
+            target = (
+                self.parts.literature[0].path if self.parts.literature else settings.literature_index_path()
+            )
+            query = pubmed_query(plan.literature_query, entities.genes + entities.drugs)
+            grown, note = self.parts.live.grow("literature", target, query)
+            notes.append(note)
+            if grown is not None:
+                self.parts.literature[:1] = [grown]
+                literature = self._search_literature(plan, {})
+        if entities.unknown_symbols and not plan.protein_ids:
+            target = self.parts.proteins.path if self.parts.proteins else settings.protein_index_path()
+            grown, note = self.parts.live.grow("proteins", target, uniprot_query(entities.unknown_symbols))
+            notes.append(note)
+            if grown is not None:
+                self.parts.proteins = grown
+                wanted = {symbol.upper() for symbol in entities.unknown_symbols}
+                plan.protein_ids = [
+                    d.id for d in grown.documents if str(d.metadata.get("gene", "")).upper() in wanted
+                ]
+                proteins = self._search_proteins(plan, {})
+        return literature, proteins, [note for note in notes if note]
+
+    def _reaches_threshold(self, hits: list[tuple[Hit, float, str]]) -> bool:
+        return any(relevance >= self.config.min_relevance for _, relevance, _ in hits)
 
     def _entity_entries(self, accessions: list[str]) -> list[tuple[Hit, float, str]]:
         """UniProt entries named in the question: exact matches, so relevance 1.0."""

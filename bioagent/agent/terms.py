@@ -17,7 +17,7 @@ _STOPWORDS_TEXT = (
     "while who whom why will with within without would yes you your maybe answer evidence according shows "
     "show shown study studies result results suggest suggests suggested indicate indicates found"
 )
-_STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s")
 
 
@@ -25,7 +25,7 @@ def content_terms(text: str) -> set[str]:
     """Lower-cased, crudely stemmed words that carry meaning (numbers kept, stop words dropped)."""
     terms = set()
     for word in _WORD.findall(text.lower()):
-        if word in _STOPWORDS or (len(word) < 3 and not word[0].isdigit()):
+        if word in STOPWORDS or (len(word) < 3 and not word[0].isdigit()):
             continue
         terms.add(_stem(word))
     return terms

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, setup_logging
+from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, require_an_index, setup_logging
 from bioagent.errors import BioagentError
 from bioagent.settings import Settings
 from bioagent.types import Answer
@@ -22,16 +22,29 @@ INDEX_HELP = (
     "Index folder (repeat for several). UniProt indexes are recognised by their entries; the others are "
     "searched as literature. Default: the configured/demo indexes (indexes/literature, indexes/proteins)."
 )
+LIVE_HELP = (
+    "When no local passage is relevant enough, search PubMed and UniProt live and add what they return to the "
+    "local indexes (agent.live=auto)."
+)
 LLM_HELP = "Chat backend: embedded (default, offline SmolLM2-135M) | openai | ollama | transformers | fake."
 
 eval_app = typer.Typer(help="Evaluate the agent on question-answering benchmarks.", no_args_is_help=True)
 
 
 def _settings(
-    config: Path | None, llm: str | None, model: str | None, base_url: str | None, planner: str | None
+    config: Path | None,
+    llm: str | None,
+    model: str | None,
+    base_url: str | None,
+    planner: str | None,
+    live: bool = False,
 ) -> Settings:
     overrides = {"backend": llm, "model": model, "base_url": base_url, "planner": planner}
-    return load_settings(config, llm={k: v for k, v in overrides.items() if v is not None} or None)
+    return load_settings(
+        config,
+        llm={k: v for k, v in overrides.items() if v is not None} or None,
+        agent={"live": "auto"} if live else None,
+    )
 
 
 def _agent(settings: Settings, indexes: list[Path] | None, **parts: Any) -> Any:
@@ -67,11 +80,14 @@ def ask_command(
     planner: str | None = typer.Option(None, "--planner", help="auto | rules | tools"),
     as_json: bool = typer.Option(False, "--json", help="Print the Answer as one JSON object."),
     stream: bool = typer.Option(False, "--stream", help="Show steps and the model's draft tokens on stderr."),
+    live: bool = typer.Option(False, "--live", help=LIVE_HELP),
     config: Path | None = ConfigOption,
 ) -> None:
     """Answer a question from the indexes and tools, with verified citations."""
     setup_logging()
-    settings = _settings(config, llm, model, base_url, planner)
+    settings = _settings(config, llm, model, base_url, planner, live)
+    if not index and settings.agent.live == "off":
+        require_an_index(settings)
     agent = _agent(settings, index)
     answer = None
     for event in agent.stream(question):

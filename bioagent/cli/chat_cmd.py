@@ -1,6 +1,6 @@
 """`bioagent chat`: serve the Gradio chat (registered by bioagent.cli.main as ``app.command("chat")``).
 
-bioagent chat [--host 127.0.0.1] [--port 7860] [--auth user:password] [--config FILE]
+bioagent chat [--host 127.0.0.1] [--port 7860] [--auth user:password] [--live] [--config FILE]
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, setup_logging
+from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, require_an_index, setup_logging
 from bioagent.errors import BioagentError
 
 
@@ -44,6 +44,11 @@ def chat_command(
     auth: str | None = typer.Option(
         None, "--auth", help="USER:PASSWORD asked for by a login page before the chat opens."
     ),
+    live: bool = typer.Option(
+        False,
+        "--live",
+        help="Search PubMed and UniProt live when the local evidence is weak (agent.live=auto).",
+    ),
     config: Path | None = ConfigOption,
 ) -> None:
     """Serve the chat in the browser: streamed answers with linked citations, evidence and tool calls."""
@@ -51,7 +56,9 @@ def chat_command(
 
     setup_logging()
     credentials = parse_auth(auth)
-    settings = load_settings(config)
+    settings = load_settings(config, agent={"live": "auto"} if live else None)
+    if settings.agent.live == "off":
+        require_an_index(settings)
     if not is_loopback(host) and credentials is None:
         typer.echo(
             f"warning: serving on {host} without --auth: anyone who can reach this port can use it", err=True

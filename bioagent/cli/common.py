@@ -50,3 +50,11 @@ def setup_logging(verbose: bool = False) -> None:
         format="%(levelname)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+def require_an_index(settings: Settings) -> None:
+    """Stop with one line on how to build an index when none of the configured ones exists."""
+    from bioagent.demo import first_run_hint
+
+    if (hint := first_run_hint(settings)) is not None:
+        raise BioagentError(hint)

@@ -19,6 +19,7 @@ from bioagent.cli.triage_cmd import triage_app
 from bioagent.errors import BioagentError
 
 if TYPE_CHECKING:
+    from bioagent.api import Collected, GrowReport
     from bioagent.ingest import ColumnMap
 
 app = typer.Typer(
@@ -41,12 +42,28 @@ FORMAT_HELP = (
 )
 
 
+PubMedOption = typer.Option(
+    None, "--pubmed", help="PubMed query: add its top --max results, fetched live (NCBI E-utilities)."
+)
+UniProtOption = typer.Option(
+    None,
+    "--uniprot",
+    help="UniProt query (e.g. 'gene:TP53 AND reviewed:true'): add its top --max entries, fetched live.",
+)
+MaxOption = typer.Option(100, "--max", min=1, help="Most results taken from each live query.")
+
+
 @index_app.command("build")
 @exit_on_error
 def index_build(
-    input: list[Path] = typer.Option(..., "--input", "-i", help="Input file or folder (repeat for several)."),
+    input: list[Path] | None = typer.Option(
+        None, "--input", "-i", help="Input file or folder (repeat for several)."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Index folder to write (replaced only when complete)."),
     format: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
+    pubmed: str | None = PubMedOption,
+    uniprot: str | None = UniProtOption,
+    max_records: int = MaxOption,
     kind: str | None = typer.Option(
         None, "--kind", help="FAISS index: flat (default), hnsw, ivfflat or ivfpq."
     ),
@@ -68,11 +85,12 @@ def index_build(
     config: Path | None = ConfigOption,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log each skipped record."),
 ) -> None:
-    """Read documents, embed them and write a FAISS + BM25 index with a manifest (locally or on Ray)."""
-    from bioagent import index as index_layer
-    from bioagent.api import read_inputs
+    """Read documents (files and/or live PubMed/UniProt query results), embed them and write a FAISS + BM25
+    index with a manifest (locally or on Ray)."""
+    from bioagent.api import grow_index
 
     setup_logging(verbose)
+    _require_source(input, pubmed, uniprot)
     distributed = {"engine": engine, "address": address, "num_workers": num_workers}
     settings = load_settings(
         config,
@@ -85,38 +103,62 @@ def index_build(
 
         ray_module()  # a missing extra is reported before the input is read
     columns = _column_map(id_column, title_column, text_column)
-    collected = read_inputs([(path, format, columns) for path in input], progress=True)
-    _report_skipped(collected.errors)
-    index = index_layer.build_index(
-        collected.documents, out, settings, sources=collected.sources, progress=True
+    collected = _read_files(input, format, columns)
+    index, report = grow_index(
+        out,
+        settings,
+        pubmed=pubmed or None,
+        uniprot=uniprot or None,
+        max_records=max_records,
+        documents=collected.documents,
+        sources=collected.sources,
+        rebuild=True,
+        progress=True,
     )
+    _report_live(report)
     typer.echo(f"indexed {len(index):,} documents ({len(index.chunks):,} chunks) into {out}")
+    _exit_if_stopped(report)
 
 
 @index_app.command("add")
 @exit_on_error
 def index_add(
-    index_dir: Path = typer.Option(..., "--index", help="Existing index folder."),
-    input: list[Path] = typer.Option(..., "--input", "-i", help="Input file or folder (repeat for several)."),
+    index_dir: Path = typer.Option(
+        ..., "--index", help="Index folder (a new index is built there when it holds none)."
+    ),
+    input: list[Path] | None = typer.Option(
+        None, "--input", "-i", help="Input file or folder (repeat for several)."
+    ),
     format: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
+    pubmed: str | None = PubMedOption,
+    uniprot: str | None = UniProtOption,
+    max_records: int = MaxOption,
     config: Path | None = ConfigOption,
 ) -> None:
-    """Add documents to an existing index (ids already present are skipped)."""
-    from bioagent import index as index_layer
-    from bioagent.api import read_inputs
+    """Add documents from files and/or live PubMed/UniProt queries to an index (ids already present are skipped;
+    an interrupted live run resumes where it stopped)."""
+    from bioagent.api import grow_index
 
     setup_logging()
+    _require_source(input, pubmed, uniprot)
     settings = load_settings(config)
-    index = index_layer.load_index(index_dir, settings)
-    collected = read_inputs([(path, format, None) for path in input], progress=True)
-    _report_skipped(collected.errors)
-    index, report = index_layer.add_documents(
-        index, collected.documents, settings, sources=collected.sources, progress=True
+    collected = _read_files(input, format, None)
+    index, report = grow_index(
+        index_dir,
+        settings,
+        pubmed=pubmed or None,
+        uniprot=uniprot or None,
+        max_records=max_records,
+        documents=collected.documents,
+        sources=collected.sources,
+        progress=True,
     )
+    _report_live(report)
     typer.echo(
         f"added {report.added:,} documents ({len(report.skipped_duplicates):,} already present); "
         f"index now holds {len(index):,}"
     )
+    _exit_if_stopped(report)
 
 
 @index_app.command("info")
@@ -170,16 +212,22 @@ def search(
 @demo_app.command("build")
 @exit_on_error
 def demo_build(
-    full: bool = typer.Option(False, "--full", help="Also index the 15k Cohen 2006 abstracts."),
-    data_dir: Path | None = typer.Option(None, help="Shared data folder (default ../shared/data)."),
+    full: bool = typer.Option(False, "--full", help="Also index the 15k Cohen 2006 abstracts (data folder)."),
+    data_dir: Path | None = typer.Option(
+        None, help="Data folder whose SciFact and Repurposing Hub join the demo (default ../shared/data)."
+    ),
+    sample: int | None = typer.Option(
+        None, "--sample", min=1, help="Index only the first N records of each source (a one-minute trial)."
+    ),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Build the literature (PubMedQA + SciFact) and UniProt demo indexes into indexes/ (reused when current)."""
+    """Build the literature and UniProt demo indexes into indexes/ from the bundled corpus (PubMedQA abstracts,
+    reviewed UniProt entries) plus SciFact when the data folder has it; reused when current."""
     from bioagent.demo import build_demo_indexes
 
     setup_logging()
     settings = load_settings(config, data_dir=data_dir)
-    built = build_demo_indexes(settings, full=full)
+    built = build_demo_indexes(settings, full=full, sample=sample)
     for name, index in built.items():
         typer.echo(f"{name}: {len(index):,} documents at {index.path}")
 
@@ -230,6 +278,33 @@ def _column_map(id_column: str | None, title_column: str | None, text_column: st
 def _report_skipped(errors: list) -> None:
     if errors:
         typer.echo(f"skipped {len(errors)} bad records; first: {errors[0]}", err=True)
+
+
+def _require_source(inputs: list[Path] | None, pubmed: str | None, uniprot: str | None) -> None:
+    if not (inputs or pubmed or uniprot):
+        raise BioagentError("give at least one source: --input FILE, --pubmed QUERY or --uniprot QUERY")
+
+
+def _read_files(inputs: list[Path] | None, format: str, columns: ColumnMap | None) -> Collected:
+    """The documents of the input files (none without inputs), bad records reported on stderr."""
+    from bioagent.api import Collected, read_inputs
+
+    if not inputs:
+        return Collected()
+    collected = read_inputs([(path, format, columns) for path in inputs], progress=True)
+    _report_skipped(collected.errors)
+    return collected
+
+
+def _report_live(report: GrowReport) -> None:
+    for source in report.sources:
+        typer.echo(source.summary())
+
+
+def _exit_if_stopped(report: GrowReport) -> None:
+    """Exit 1 when a live source stopped before fetching everything (its summary said why)."""
+    if any(source.error for source in report.sources):
+        raise typer.Exit(1)
 
 
 def _print_hits(hits: list) -> None:

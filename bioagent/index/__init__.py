@@ -12,8 +12,8 @@ from bioagent.index.builder import AddReport, embed_texts
 from bioagent.index.builder import add_documents as _add_documents
 from bioagent.index.builder import build_index as _build_index
 from bioagent.index.distributed import build_index_distributed
-from bioagent.index.embedders import Embedder, HashEmbedder, load_embedder
-from bioagent.index.manifest import SourceInfo
+from bioagent.index.embedders import Embedder, HashEmbedder, embedding_for_index, load_embedder
+from bioagent.index.manifest import SourceInfo, read_manifest
 from bioagent.index.store import Index
 from bioagent.index.store import load_index as _load_index
 from bioagent.settings import Settings
@@ -70,11 +70,18 @@ def load_index(
     *,
     verify: bool = True,
 ) -> Index:
-    """Open an index folder; refused if it was built with a different embedder than the configured one."""
+    """Open an index folder; refused if it was built with a different embedding model than the configured one.
+
+    Without ``embedder``, queries are encoded at the precision the index was built with (float32 or int8; see
+    :func:`~bioagent.index.embedders.embedding_for_index`).
+    """
     settings = settings or Settings.load()
+    if embedder is None:
+        built_with = read_manifest(Path(path)).embedder.name
+        embedder = load_embedder(embedding_for_index(settings.embedding, built_with), settings.cache_dir)
     return _load_index(
         path,
-        embedder or load_embedder(settings.embedding, settings.cache_dir),
+        embedder,
         settings.index,
         settings.retrieval,
         verify=verify,

@@ -30,6 +30,7 @@ __all__ = [
     "HashEmbedder",
     "OnnxEmbedder",
     "SentenceTransformerEmbedder",
+    "embedding_for_index",
     "load_embedder",
     "packaged_minilm_path",
     "resolve_model_path",
@@ -194,12 +195,30 @@ def _cached_embedder(settings_json: str, cache_dir: str) -> Embedder:
 
 
 def resolve_backend(backend: str) -> str:
-    """'auto' -> 'onnx' when ONNX Runtime and onnx are installed (the 'onnx' extra), else
+    """'auto' -> 'onnx-int8' when ONNX Runtime and onnx are installed (the 'onnx' extra), else
     'sentence-transformers'; other backends as given."""
     if backend != "auto":
         return backend
     installed = all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
-    return "onnx" if installed else "sentence-transformers"
+    return "onnx-int8" if installed else "sentence-transformers"
+
+
+def embedding_for_index(settings: EmbeddingSettings, index_embedder: str) -> EmbeddingSettings:
+    """The configured embedding, switched to the precision an index was built with when only that differs.
+
+    Float32 vectors (torch or ONNX) carry the model's name; int8 ones add ``;onnx-int8``. So an index built on
+    either precision is queried with the encoder that made its vectors. A different model is left as configured
+    (and the index is refused with a message naming both).
+    """
+    base = embedder_name(
+        settings.model, settings.query_model, settings.query_prefix, settings.document_prefix
+    )
+    configured_int8 = resolve_backend(settings.backend) == "onnx-int8"
+    if index_embedder == f"{base};onnx-int8" and not configured_int8:
+        return settings.model_copy(update={"backend": "onnx-int8"})
+    if index_embedder == base and configured_int8:
+        return settings.model_copy(update={"backend": "onnx"})
+    return settings
 
 
 def _load_sentence_transformer(path: str, device: str) -> Any:

@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -37,6 +37,7 @@ class SourceInfo(BaseModel):
     format: str
     documents: int
     skipped_records: int = 0
+    sample: int | None = Field(default=None, description="Only the first N records were indexed (a sample).")
 
 
 class Manifest(BaseModel):
@@ -71,12 +72,12 @@ def bioagent_version() -> str:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def new_data_dir(index_dir: Path) -> Path:
     """A fresh, empty data folder inside ``index_dir`` (created)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     path = index_dir / f"data-{stamp}-{os.getpid()}"
     path.mkdir(parents=True)
     return path

@@ -106,10 +106,26 @@ class Index:
             score=score,
             rank=rank,
             title=doc.title,
-            text=self.chunks.texts[chunk_row] if "chunk_id" in metadata else doc.text,
+            text=_whole_sentences(doc, self.chunks.texts[chunk_row]) if "chunk_id" in metadata else doc.text,
             source=doc.source,
             metadata=metadata,
         )
+
+
+def _whole_sentences(doc: Document, chunk_text: str) -> str:
+    """The part of ``doc.text`` a chunk covers, widened to whole sentences, so that evidence quoted from it never
+    starts or ends mid-sentence (a chunk is the title plus a window of words; see ``chunk_documents``)."""
+    prefix = f"{doc.title}. " if doc.title else ""
+    span = chunk_text[len(prefix) :] if chunk_text.startswith(prefix) else chunk_text
+    start = doc.text.find(span)
+    if start < 0:
+        return chunk_text
+    end = start + len(span)
+    before = max(doc.text.rfind(". ", 0, start), doc.text.rfind("\n", 0, start))
+    after = min(
+        (i for i in (doc.text.find(". ", end - 1), doc.text.find("\n", end)) if i >= 0), default=len(doc.text)
+    )
+    return doc.text[before + 1 if before >= 0 else 0 : after + 1].strip()
 
 
 def load_index(

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from bioagent.errors import IngestError
-from bioagent.ingest.files import check_path, read_head
+from bioagent.ingest.files import check_path, format_suffix, read_head
 from bioagent.ingest.tabular import BEIR_CORPUS
 from bioagent.ingest.xmlrecords import root_element
 
@@ -108,8 +108,7 @@ def sniff_content(head: str, path: Path) -> str | None:
 
 
 def _by_name(path: Path, head: str) -> str | None:
-    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
-    suffix = suffixes[-1] if suffixes else ""
+    suffix = format_suffix(path)
     if suffix in (".tsv", ".tab", ".txt") and _is_uniprot_tsv(head):
         return "uniprot-tsv"
     if path.name.lower() in BEIR_CORPUS:

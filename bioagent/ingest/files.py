@@ -1,10 +1,11 @@
-"""Opening input files: path checks, transparent gzip, forgiving text decoding, and byte progress bars."""
+"""Opening input files: path checks, transparent gzip and xz, forgiving text decoding, and byte progress bars."""
 
 from __future__ import annotations
 
 import codecs
 import gzip
 import io
+import lzma
 import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from bioagent.ingest.tabular import ColumnMap
 
 GZIP_MAGIC = b"\x1f\x8b"
+XZ_MAGIC = b"\xfd7zXZ\x00"
+COMPRESSED_SUFFIXES = (".gz", ".xz")
 _FALLBACK_ERRORS = "bioagent-cp1252"
 
 #: What a parser yields per record: a document, or the error that made the record unreadable.
@@ -56,17 +59,28 @@ def check_path(path: Path) -> None:
 
 @contextmanager
 def open_binary(path: Path, progress: bool = False) -> Iterator[IO[bytes]]:
-    """Open ``path`` for reading bytes, decompressing gzip (detected by its magic bytes)."""
+    """Open ``path`` for reading bytes, decompressing gzip or xz (detected by their magic bytes)."""
     with ExitStack() as stack:
         try:
             raw: IO[bytes] = stack.enter_context(path.open("rb"))
         except OSError as exc:
             raise IngestError(path, f"cannot read file: {exc.strerror or exc}") from exc
-        compressed = raw.read(2) == GZIP_MAGIC
+        magic = raw.read(len(XZ_MAGIC))
         raw.seek(0)
         if progress:
             raw = stack.enter_context(_progress(raw, path))
-        yield stack.enter_context(gzip.GzipFile(fileobj=raw)) if compressed else raw  # type: ignore[arg-type]
+        if magic.startswith(GZIP_MAGIC):
+            yield stack.enter_context(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
+        elif magic == XZ_MAGIC:
+            yield stack.enter_context(lzma.LZMAFile(raw))  # type: ignore[arg-type]
+        else:
+            yield raw
+
+
+def format_suffix(path: Path) -> str:
+    """The lower-case suffix that names the format, past any compression suffix ("a.tsv.xz" -> ".tsv")."""
+    suffixes = [s.lower() for s in path.suffixes if s.lower() not in COMPRESSED_SUFFIXES]
+    return suffixes[-1] if suffixes else ""
 
 
 @contextmanager
@@ -85,7 +99,7 @@ def read_head(path: Path, size: int = 8192) -> str:
     try:
         with open_text(path) as fh:
             return fh.read(size)
-    except (OSError, EOFError, zlib.error) as exc:
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
         raise IngestError(path, f"cannot read file: {exc}") from exc
 
 

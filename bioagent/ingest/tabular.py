@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from bioagent.errors import IngestError
-from bioagent.ingest.files import ReadOptions, Record, open_text, read_head
+from bioagent.ingest.files import ReadOptions, Record, format_suffix, open_text, read_head
 from bioagent.types import Document
 
 ID_COLUMNS = ("id", "_id", "pmid", "PMID", "pubmedID", "doc_id", "record_id")
@@ -157,10 +157,10 @@ def iter_csv_rows(reader: Any, width: int, path: Path) -> Iterator[tuple[int, li
 
 def sniff_delimiter(path: Path) -> str:
     """Tab for .tsv/.tab, comma for .csv, otherwise guessed from the first lines."""
-    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
-    if suffixes and suffixes[-1] in (".tsv", ".tab"):
+    suffix = format_suffix(path)
+    if suffix in (".tsv", ".tab"):
         return "\t"
-    if suffixes and suffixes[-1] == ".csv":
+    if suffix == ".csv":
         return ","
     try:
         return csv.Sniffer().sniff(read_head(path, 4096), delimiters=",\t;|").delimiter

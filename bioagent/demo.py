@@ -23,7 +23,7 @@ from bioagent.settings import Settings
 logger = logging.getLogger(__name__)
 
 BUNDLED_DATA_DIR = Path(__file__).with_name("demo_data")
-DEMO_BUILD_TIME = "about 4 minutes"  # `make demo` without a data folder, measured on 2 cores (README)
+DEMO_BUILD_TIME = "4-7 minutes"  # `make demo` without and with the shared data folder, on 2 cores (README)
 
 COHEN_REVIEWS = (
     "ACEInhibitors",
@@ -216,4 +216,4 @@ def _minutes(seconds: float) -> str:
 
 
 # Measured with `bioagent demo build` on a 2-core machine (see README); used only for the time estimate.
-_DOCS_PER_SECOND = {"literature": 14.0, "proteins": 60.0}
+_DOCS_PER_SECOND = {"literature": 40.0, "proteins": 100.0}

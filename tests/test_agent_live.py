@@ -110,7 +110,9 @@ def test_no_local_index_is_built_from_live_results(tmp_path: Path, server: LiveS
     assert answer.citations and all(c.id.startswith("PMID:") for c in answer.citations)
 
 
-def test_a_gene_missing_locally_is_fetched_from_uniprot_and_answered(tmp_path: Path, server: LiveServer) -> None:
+def test_a_gene_missing_locally_is_fetched_from_uniprot_and_answered(
+    tmp_path: Path, server: LiveServer
+) -> None:
     settings = live_settings(tmp_path, server.ncbi_url, server.uniprot_url)
     build_agent_indexes(settings)
     answer = make_agent(settings).ask("What is the function of MICU1?")

@@ -256,7 +256,7 @@ def test_cli_offline_is_one_line_and_quick(
 ) -> None:
     monkeypatch.setenv("BIOAGENT_NCBI__BASE_URL", closed_port_url())
     started = time.monotonic()
-    result = CliRunner().invoke(app, ["index", "add", "--index", str(tmp_path / "idx"), "--pubmed", "tp53"])
+    result = CliRunner().invoke(app, ["index", "build", "--out", str(tmp_path / "idx"), "--pubmed", "tp53"])
     assert result.exit_code == 1 and time.monotonic() - started < 3
     assert result.stderr.startswith(
         "error: PubMed is not reachable (cannot reach PubMed at http://127.0.0.1:"
@@ -274,3 +274,10 @@ def test_cli_needs_a_source(tmp_path: Path, cli_env: Path) -> None:
     assert (
         result.stderr == "error: give at least one source: --input FILE, --pubmed QUERY or --uniprot QUERY\n"
     )
+
+
+def test_cli_add_to_a_missing_index_is_an_error_not_a_new_index(tmp_path: Path, cli_env: Path) -> None:
+    missing = tmp_path / "typo"
+    result = CliRunner().invoke(app, ["index", "add", "--index", str(missing), "--input", str(cli_env)])
+    assert result.exit_code == 1 and f"no index at {missing}" in result.stderr
+    assert not missing.exists()

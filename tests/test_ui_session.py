@@ -165,6 +165,8 @@ def test_choices_come_from_what_is_built_and_configured(root: Path, tmp_path: Pa
     assert choice.indexes == ("literature", "proteins") and choice.k == resources.settings.agent.literature_k
     tuned = resources.settings_for(Choice("embedded", (), 7))
     assert tuned.llm.backend == "embedded" and tuned.llm.model is None and tuned.agent.literature_k == 7
+    assert choice.live is False and tuned.agent.live == "off"
+    assert resources.settings_for(Choice("embedded", (), 7, live=True)).agent.live == "auto"
     empty = SharedResources(ui_settings(tmp_path, []))
     assert empty.available_indexes() == [] and empty.default_choice().indexes == ()
 

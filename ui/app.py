@@ -108,6 +108,11 @@ class ChatApp:
                 choices=self.resources.backends(), value=default.backend, label="LLM backend"
             )
             c["k"] = gr.Slider(1, 20, value=default.k, step=1, label="Literature passages per question (k)")
+            c["live"] = gr.Checkbox(
+                value=default.live,
+                label="Search PubMed and UniProt live when the local evidence is weak (adds what they return to "
+                "the local indexes)",
+            )
             if missing:
                 gr.Markdown(
                     f"Not built: {', '.join(missing)} — run `bioagent demo build` (or set the index paths in the "
@@ -146,7 +151,7 @@ class ChatApp:
 
     def _wire(self, gr: Any, session: Any) -> None:
         c = self.c
-        inputs = [c["message"], c["chatbot"], session, c["backend"], c["indexes"], c["k"]]
+        inputs = [c["message"], c["chatbot"], session, c["backend"], c["indexes"], c["k"], c["live"]]
         outputs = [c[name] for name in self._output_names()]
         for trigger in (c["send"].click, c["message"].submit):
             trigger(self.ask, inputs, outputs, concurrency_limit=1, show_progress="hidden")
@@ -171,6 +176,7 @@ class ChatApp:
         backend: str,
         indexes: list[str],
         k: float,
+        live: bool = False,
     ) -> Iterator[dict[Any, Any]]:
         """Stream one answer into the chat, then fill the side panel. Errors become chat messages."""
         history = list(history or [])
@@ -179,7 +185,7 @@ class ChatApp:
             history.append({"role": "assistant", "content": "Please type a question first."})
             yield {self.c["chatbot"]: history}
             return
-        choice = Choice(backend, tuple(n for n in INDEX_NAMES if n in (indexes or [])), int(k))
+        choice = Choice(backend, tuple(n for n in INDEX_NAMES if n in (indexes or [])), int(k), bool(live))
         try:
             yield from self._ask(question, history, session, choice)
         except Exception as exc:  # a bug here must not leave a dead page

@@ -32,6 +32,8 @@ class Choice:
     backend: str
     indexes: tuple[str, ...] = INDEX_NAMES
     k: int = 5
+    live: bool = False
+    """Search PubMed and UniProt live when the local evidence is weak (``agent.live``)."""
 
 
 @dataclass
@@ -91,7 +93,12 @@ class SharedResources:
         return [configured] + (["embedded"] if configured != "embedded" else [])
 
     def default_choice(self) -> Choice:
-        return Choice(self.backends()[0], tuple(self.available_indexes()), self.settings.agent.literature_k)
+        return Choice(
+            self.backends()[0],
+            tuple(self.available_indexes()),
+            self.settings.agent.literature_k,
+            self.settings.agent.live == "auto",
+        )
 
     # ----- loading (once) ------------------------------------------------------------------------------
 
@@ -115,11 +122,14 @@ class SharedResources:
         return agent
 
     def settings_for(self, choice: Choice) -> Settings:
-        """The base settings with the UI's choices: backend (another backend starts from its defaults) and k."""
+        """The base settings with the UI's choices: backend (another backend starts from its defaults), k and
+        live search."""
         llm = self.settings.llm
         if choice.backend != llm.backend:
             llm = type(llm)(backend=choice.backend, threads=llm.threads, max_tokens=llm.max_tokens)  # type: ignore[arg-type]
-        agent = self.settings.agent.model_copy(update={"literature_k": choice.k})
+        agent = self.settings.agent.model_copy(
+            update={"literature_k": choice.k, "live": "auto" if choice.live else "off"}
+        )
         return self.settings.model_copy(update={"llm": llm, "agent": agent})
 
     def _index(self, name: str) -> Any:

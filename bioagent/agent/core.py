@@ -331,12 +331,11 @@ def _verdict_model(setting: str, embedder: Embedder) -> VerdictModel | str | Non
     if setting == "off":
         return None
     model = VerdictModel.load()
-    if not model.beats_majority_on_both:
+    beats = model.beats_majority_with(embedder.name)
+    if beats is None:
+        return f"the verdict model was not measured with this agent's embedder '{embedder.name}'"
+    if not beats:
         return "no verdict method beat the majority class on the evaluation data"
-    if model.embedder != embedder.name:
-        return (
-            f"the verdict model needs the embedder '{model.embedder}' and this agent uses '{embedder.name}'"
-        )
     return model
 
 

@@ -244,6 +244,14 @@ class VerdictModel:
         """Whether the recorded evaluation beat the majority class on both test splits (False if unmeasured)."""
         return bool(self.record.get("beats_majority_on_both", False))
 
+    def beats_majority_with(self, embedder: str) -> bool | None:
+        """Whether the model beat the majority class on both test splits with ``embedder``'s vectors: the one it
+        was trained with, or another precision of it measured later (``other_embedders``); None if unmeasured."""
+        if embedder == self.embedder:
+            return self.beats_majority_on_both
+        measured = self.record.get("other_embedders", {}).get(embedder)
+        return None if measured is None else bool(measured.get("beats_majority_on_both", False))
+
     @classmethod
     def load(cls, path: Path | None = None) -> VerdictModel:
         """The model in ``path``, or the one shipped with the package."""
@@ -321,10 +329,10 @@ class VerdictModel:
         return Verdict(label=label, probability=p_yes if label == "yes" else 1.0 - p_yes, sentence=sentence)
 
     def check_embedder(self, embedder: Embedder) -> None:
-        if embedder.name != self.embedder:
+        if self.beats_majority_with(embedder.name) is None:
             raise ConfigError(
-                f"the verdict model was trained with embedder '{self.embedder}', not '{embedder.name}': "
-                "use that embedder or retrain with `python benchmarks/verdict.py --train`"
+                f"the verdict model was trained with embedder '{self.embedder}' and not measured with "
+                f"'{embedder.name}': use that embedder or retrain with `python benchmarks/verdict.py --train`"
             )
 
     def _weightiest(

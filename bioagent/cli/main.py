@@ -123,9 +123,7 @@ def index_build(
 @index_app.command("add")
 @exit_on_error
 def index_add(
-    index_dir: Path = typer.Option(
-        ..., "--index", help="Index folder (a new index is built there when it holds none)."
-    ),
+    index_dir: Path = typer.Option(..., "--index", help="Existing index folder (`index build` makes one)."),
     input: list[Path] | None = typer.Option(
         None, "--input", "-i", help="Input file or folder (repeat for several)."
     ),
@@ -141,6 +139,10 @@ def index_add(
 
     setup_logging()
     _require_source(input, pubmed, uniprot)
+    if not (index_dir / "manifest.json").is_file():
+        raise BioagentError(
+            f"no index at {index_dir}; make one with `bioagent index build --out {index_dir} ...`"
+        )
     settings = load_settings(config)
     collected = _read_files(input, format, None)
     index, report = grow_index(

@@ -72,7 +72,7 @@ def open_binary(path: Path, progress: bool = False) -> Iterator[IO[bytes]]:
         if magic.startswith(GZIP_MAGIC):
             yield stack.enter_context(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
         elif magic == XZ_MAGIC:
-            yield stack.enter_context(lzma.LZMAFile(raw))  # type: ignore[arg-type]
+            yield stack.enter_context(lzma.LZMAFile(raw))
         else:
             yield raw
 

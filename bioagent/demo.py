@@ -51,12 +51,12 @@ class DemoSource:
     format: str
     columns: ColumnMap | None = None
     bundled: bool = False
-    """Shipped xz-compressed in ``bioagent/demo_data`` under the same relative path."""
+    """Shipped xz-compressed in ``bioagent/demo_data`` (same file name plus ``.xz``)."""
 
     def path(self, data_dir: Path) -> Path | None:
         """The bundled copy, else the file in ``data_dir``; None when neither exists."""
         if self.bundled:
-            return BUNDLED_DATA_DIR / f"{self.relative_path}.xz"
+            return BUNDLED_DATA_DIR / f"{Path(self.relative_path).name}.xz"
         found = data_dir / self.relative_path
         return found if found.exists() else None
 

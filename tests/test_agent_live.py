@@ -121,3 +121,13 @@ def test_a_gene_missing_locally_is_fetched_from_uniprot_and_answered(
     assert load_index(settings.protein_index_path(), settings).get("Q9BPX6") is not None
     assert "UniProt:Q9BPX6" in [c.id for c in answer.citations]
     assert "calcium" in answer.text.lower()
+
+
+def test_the_same_query_is_not_sent_twice_by_one_agent(tmp_path: Path, server: LiveServer) -> None:
+    settings = live_settings(tmp_path, server.ncbi_url, server.uniprot_url)
+    build_agent_indexes(settings)
+    agent = make_agent(settings)
+    agent.ask("What is the function of MICU1?")  # PubMed finds nothing for 'MICU1'; UniProt adds the entry
+    searches = len(server.received("esearch"))
+    agent.ask("What is the function of MICU1?")
+    assert len(server.received("esearch")) == searches

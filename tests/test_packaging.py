@@ -19,9 +19,10 @@ def test_declared_python_is_the_one_tested_and_checked() -> None:
 
 def test_bundled_demo_corpus_ships_with_licences() -> None:
     data = Path(__file__).parents[1] / "bioagent" / "demo_data"
-    compressed = sorted(data.rglob("*.xz"))
-    assert compressed and sum(p.stat().st_size for p in compressed) <= 15 * 1024 * 1024
-    for folder in {p.parent for p in compressed}:
-        assert any((folder / name).is_file() for name in ("LICENSE", "LICENSE.md")), folder
-        assert (folder / "SOURCE.md").is_file(), folder
-    assert "demo_data/*/*" in PYPROJECT["tool"]["setuptools"]["package-data"]["bioagent"]
+    compressed = sorted(data.glob("*.xz"))
+    assert len(compressed) == 4 and sum(p.stat().st_size for p in compressed) <= 15 * 1024 * 1024
+    for dataset in ("PubMedQA", "UniProt"):
+        assert any(data.glob(f"LICENSE-{dataset}*")) and (data / f"SOURCE-{dataset}.md").is_file()
+    listed = (data / "README.md").read_text(encoding="utf-8")
+    assert all(f"`{p.name}`" in listed for p in compressed)
+    assert PYPROJECT["tool"]["setuptools"]["package-data"]["bioagent"] == ["demo_data/*"]

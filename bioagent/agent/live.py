@@ -2,7 +2,8 @@
 add what comes back to the local index (persisted, so the next question finds it locally) and search again.
 
 A service that does not answer is asked once, with a short timeout, and then left alone for
-``OFFLINE_RETRY_S``: an offline agent says so in one line and never waits on the network again for a while.
+``OFFLINE_RETRY_S``: an offline agent says so in one line and never waits on the network again for a while. The
+same query is not sent again within ``RESEARCH_AFTER_S``: what it returned is in the local index already.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bioagent.settings import Settings
 logger = logging.getLogger(__name__)
 
 OFFLINE_RETRY_S = 300.0
+RESEARCH_AFTER_S = 3600.0
 MAX_QUERY_WORDS = 6
 Kind = Literal["literature", "proteins"]
 _LABELS = {"literature": "PubMed", "proteins": "UniProt"}
@@ -80,6 +82,7 @@ class LiveSearch:
         self._uniprot = uniprot_client
         self._clock = clock
         self._offline_until: dict[str, float] = {}
+        self._searched: dict[tuple[str, str], float] = {}
 
     def grow(self, kind: Kind, index_path: Path, query: str) -> tuple[Index | None, str]:
         """Search the live source of ``kind`` for ``query`` (see :func:`pubmed_query`, :func:`uniprot_query`) and
@@ -93,6 +96,8 @@ class LiveSearch:
                 None,
                 f"Live search: {label} was not reachable a moment ago; answered from the local index.",
             )
+        if self._clock() < self._searched.get((kind, query), float("-inf")) + RESEARCH_AFTER_S:
+            return None, ""  # asked a moment ago: what it returned is in the index already
         try:
             index, report = grow_index(
                 index_path,
@@ -109,6 +114,7 @@ class LiveSearch:
         except BioagentError as exc:
             logger.warning("live %s search failed: %s", label, exc)
             return None, f"Live search: {exc}; answered from the local index."
+        self._searched[(kind, query)] = self._clock()
         source = report.sources[0]
         if not source.added:
             found = "nothing" if not source.found else f"only records already in {index_path}"

@@ -15,7 +15,7 @@ install:  ## Create .venv and install bioagent with every extra (CPU torch 2.13.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[all]"
 
-demo:  ## Build the demo indexes from ../shared/data into indexes/ (reused when already built)
+demo:  ## Build the demo indexes into indexes/ from the bundled corpus (+ ../shared/data when present; reused when built)
 	$(BIN)/bioagent demo build
 
 test:  ## The full offline test suite (what CI runs)

@@ -307,3 +307,35 @@ def test_async_ask_and_stream(settings: Settings, indexes: tuple[Any, Any]) -> N
     answer, events = asyncio.run(run())
     assert answer.citations and events[-1].type == "answer"
     assert events[-1].answer.text == answer.text
+
+
+def test_literature_that_never_mentions_the_topic_word_is_left_out(tmp_path: Path) -> None:
+    """An aspirin question over colorectal-cancer abstracts (the one aspirin text is not retrieved): no answer
+    about colorectal cancer in general; with the check off, the off-topic sentences come back."""
+    colorectal = [
+        Document(
+            id=f"c{i}",
+            title=f"Colorectal cancer risk study {i}",
+            text=f"Screening reduces the risk of colorectal cancer death in cohort {i}. Colorectal cancer risk "
+            "rises with age.",
+            source="pubmed",
+        )
+        for i in range(4)
+    ]
+    aspirin = Document(
+        id="a1", title="Platelets", text="Aspirin inhibits platelet aggregation.", source="pubmed"
+    )
+    question = "Does aspirin reduce the risk of colorectal cancer?"
+    answers = {}
+    for share in (0.25, 0.0):
+        settings = make_settings(tmp_path / str(share), agent={"literature_k": 1, "topic_word_share": share})
+        literature = build_index([*colorectal, aspirin], settings.literature_index_path(), settings)
+        agent = Agent(
+            llm=ScriptedChatModel(responses=["unused"]),
+            literature_index=literature,
+            tools=[],
+            settings=settings,
+        )
+        answers[share] = agent.ask(question)
+    assert answers[0.25].abstained and not answers[0.25].citations
+    assert not answers[0.0].abstained and "colorectal" in answers[0.0].text.lower()

@@ -243,8 +243,29 @@ def test_auto_backend_is_onnx_when_the_extra_is_installed() -> None:
 
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnx")
-    assert resolve_backend("auto") == "onnx"
+    assert resolve_backend("auto") == "onnx-int8"
     assert resolve_backend("sentence-transformers") == "sentence-transformers"
+
+
+def test_an_index_is_queried_at_the_precision_it_was_built_with() -> None:
+    from bioagent.index.embedders import embedding_for_index
+    from bioagent.settings import EmbeddingSettings
+
+    pytest.importorskip("onnxruntime")
+    float32, int8 = (
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "sentence-transformers/all-MiniLM-L6-v2;onnx-int8",
+    )
+    default = EmbeddingSettings(backend="auto")  # int8 with the onnx extra
+    assert (
+        embedding_for_index(default, float32).backend == "onnx"
+    )  # an index built before int8 was the default
+    assert embedding_for_index(default, int8) == default
+    torch = EmbeddingSettings(backend="sentence-transformers")
+    assert embedding_for_index(torch, int8).backend == "onnx-int8"
+    assert embedding_for_index(torch, float32) == torch
+    other = EmbeddingSettings(model="/models/medcpt", backend="auto")
+    assert embedding_for_index(other, float32) == other  # another model: left to load_index to refuse
 
 
 def test_the_fast_tokenizer_matches_transformers() -> None:

@@ -34,6 +34,7 @@ from bioagent.agent.generate import (
 )
 from bioagent.agent.live import LiveSearch, pubmed_query, uniprot_query
 from bioagent.agent.planner import Plan, PlannedCall, Planner
+from bioagent.agent.terms import QUESTION_WORDS
 from bioagent.agent.verdict import Verdict, VerdictModel
 from bioagent.agent.verify import QUOTED, Verification, Verifier, missing_anchors
 from bioagent.index import Embedder, Index
@@ -193,9 +194,30 @@ class _Nodes:
         hits = []
         for index in self.parts.literature:
             found = index.search(plan.literature_query, k=self.config.literature_k)
-            hits += [(h, r, "literature") for h, r in self._relevance(index, plan.literature_query, found)]
+            on_topic = self._on_topic(index, plan.literature_query, found)
+            hits += [(h, r, "literature") for h, r in self._relevance(index, plan.literature_query, on_topic)]
         timings["retrieve.literature"] = round(time.perf_counter() - start, 4)
         return hits
+
+    def _on_topic(self, index: Index, query: str, hits: list[Hit]) -> list[Hit]:
+        """``hits``, or none when not one of them mentions the query's topic word: its rarest indexed word (not a
+        question word, not in brackets, held by at least one text), when fewer than ``agent.topic_word_share`` of
+        the indexed texts hold it. Then the passages are about something else: colorectal cancer for an aspirin
+        question in a corpus whose few aspirin texts were not retrieved."""
+        if not self.config.topic_word_share:
+            return hits
+        scaffolding = set(index.lexical.words(" ".join(QUESTION_WORDS)))
+        unbracketed = re.sub(r"\([^)]*\)", " ", query)  # "(DCM)" restates the words before it
+        counts = {
+            w: n for w, n in index.lexical.document_counts(unbracketed).items() if w not in scaffolding and n
+        }
+        if not counts:
+            return hits
+        topic, count = min(counts.items(), key=lambda item: item[1])
+        if count >= self.config.topic_word_share * index.lexical.size:
+            return hits
+        mentioned = any(topic in index.lexical.words(f"{h.title}\n{h.text}") for h in hits)
+        return hits if mentioned else []
 
     def _search_live(
         self,

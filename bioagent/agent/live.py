@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from bioagent.agent.terms import STOPWORDS
+from bioagent.agent.terms import QUESTION_WORDS
 from bioagent.errors import BioagentError, ServiceUnreachableError
 from bioagent.index import Index
 from bioagent.index.live import grow_index
@@ -30,17 +30,6 @@ MAX_QUERY_WORDS = 6
 Kind = Literal["literature", "proteins"]
 _LABELS = {"literature": "PubMed", "proteins": "UniProt"}
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/.]*[A-Za-z0-9]|[A-Za-z0-9]")
-# Words that say what is asked rather than what about; left out of a database search.
-_QUESTION_WORDS = STOPWORDS | {
-    "role",
-    "roles",
-    "function",
-    "functions",
-    "known",
-    "effect",
-    "effects",
-    "involved",
-}
 
 
 def pubmed_query(question: str, names: list[str]) -> str:
@@ -48,11 +37,7 @@ def pubmed_query(question: str, names: list[str]) -> str:
     ``MAX_QUERY_WORDS`` (PubMed ANDs the words of a query, so a whole question would find nothing)."""
     words = list(dict.fromkeys(names))
     for word in _WORD.findall(question):
-        if (
-            word.lower() not in _QUESTION_WORDS
-            and len(word) > 2
-            and word.lower() not in map(str.lower, words)
-        ):
+        if word.lower() not in QUESTION_WORDS and len(word) > 2 and word.lower() not in map(str.lower, words):
             words.append(word)
     return " ".join(words[:MAX_QUERY_WORDS])
 

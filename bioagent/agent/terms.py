@@ -18,6 +18,12 @@ _STOPWORDS_TEXT = (
     "show shown study studies result results suggest suggests suggested indicate indicates found"
 )
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+_QUESTION_WORDS_TEXT = (
+    "list name names describe main common commonly used use role roles function functions known effect effects "
+    "involved associated around world type types never always worst best most least"
+)
+#: Words that say what is asked rather than what about ("Which genes are involved in ...?", "List the ...").
+QUESTION_WORDS = STOPWORDS | frozenset(_QUESTION_WORDS_TEXT.split())
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s")
 
 

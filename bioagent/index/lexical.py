@@ -57,11 +57,25 @@ class LexicalStore:
     def size(self) -> int:
         return int(self.retriever.scores["num_docs"])
 
+    def words(self, text: str) -> list[str]:
+        """The indexed form of ``text``'s words: lower-cased, stemmed, English stop words dropped."""
+        tokens = _bm25s().tokenize(
+            [text], stopwords="en", stemmer=self._stem, show_progress=False, return_ids=False
+        )
+        return list(tokens[0])
+
+    def document_counts(self, text: str) -> dict[str, int]:
+        """Each indexed word of ``text`` with the number of indexed texts that hold it (0 when none does)."""
+        vocabulary, starts = self.retriever.vocab_dict, self.retriever.scores["indptr"]
+        counts = {}
+        for word in self.words(text):
+            row = vocabulary.get(word)
+            counts[word] = 0 if row is None or row + 1 >= len(starts) else int(starts[row + 1] - starts[row])
+        return counts
+
     def score_all(self, query: str) -> NDArray[np.float32]:
         """The BM25 score of every document for ``query`` (zeros when no query term is indexed)."""
-        tokens = _bm25s().tokenize(
-            [query], stopwords="en", stemmer=self._stem, show_progress=False, return_ids=False
-        )
-        if not tokens[0]:
+        tokens = self.words(query)
+        if not tokens:
             return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self.retriever.get_scores(tokens[0]), dtype=np.float32)
+        return np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bioagent.errors import ConfigError
@@ -157,8 +157,9 @@ class LLMSettings(_Section):
         default=None, description="Model name (openai/ollama) or local path (embedded GGUF, transformers)."
     )
     base_url: str | None = Field(default=None, description="Endpoint for openai/ollama backends.")
-    api_key: str | None = Field(
-        default=None, description="API key for the openai backend (also read from BIOAGENT_LLM__API_KEY)."
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="API key for the openai backend (also read from BIOAGENT_LLM__API_KEY); shown as '**********'.",
     )
     temperature: float = Field(default=0.0, ge=0, le=2)
     max_tokens: int = Field(default=256, ge=1)
@@ -235,6 +236,16 @@ class AgentSettings(_Section):
         default=4000, ge=100, description="Longer questions are truncated (with a note)."
     )
     memory_turns: int = Field(default=3, ge=0, description="Earlier turns kept for follow-up questions.")
+    topic_word_share: float = Field(
+        default=0.003,
+        ge=0.0,
+        le=1.0,
+        description="The question's rarest indexed word (question words and bracketed abbreviations aside) is its "
+        "topic when fewer than this share of the literature index's texts hold it; when no retrieved passage "
+        "mentions it, the literature is left out (colorectal-cancer abstracts for an aspirin question). 0 turns "
+        "this off. 0.003 was chosen on BioASQ 7B-10B (benchmarks/answers.py): it left answer quality unchanged "
+        "there, where 0.01 dropped on-topic evidence.",
+    )
     live: Literal["off", "auto"] = Field(
         default="off",
         description="'auto': when no local passage reaches min_relevance, search PubMed (literature) or UniProt "
@@ -256,8 +267,10 @@ class NCBISettings(_Section):
         description="NCBI E-utilities endpoint (esearch.fcgi and efetch.fcgi are called under it).",
     )
     email: str | None = Field(default=None, description="Contact email NCBI asks E-utilities users to send.")
-    api_key: str | None = Field(
-        default=None, description="NCBI API key (raises the limit from 3 to 10 requests/s)."
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="NCBI API key (raises the limit from 3 to 10 requests/s; also read from "
+        "BIOAGENT_NCBI__API_KEY); shown as '**********'.",
     )
     tool: str = Field(default="bioagent", description="Tool name sent to E-utilities.")
     timeout_s: float = Field(
@@ -275,6 +288,12 @@ class NCBISettings(_Section):
 
 class UniProtSettings(_Section):
     base_url: str = Field(default="https://rest.uniprot.org", description="UniProt REST endpoint.")
+    requests_per_second: float = Field(
+        default=10.0,
+        gt=0,
+        description="Most requests sent to UniProt per second (calls are spaced by a rate limiter); UniProt asks "
+        "programmatic users to keep to modest rates.",
+    )
     timeout_s: float = Field(
         default=20.0,
         gt=0,
@@ -285,6 +304,14 @@ class UniProtSettings(_Section):
         ge=0,
         description="Retries after HTTP 429/5xx, a timeout or a connection error (with backoff, honouring "
         "Retry-After).",
+    )
+
+
+class ChatSettings(_Section):
+    auth: SecretStr | None = Field(
+        default=None,
+        description="USER:PASSWORD that `bioagent chat` asks for on a login page (also read from "
+        "BIOAGENT_CHAT__AUTH; --auth and --auth-file take precedence); shown as '**********'.",
     )
 
 
@@ -337,6 +364,7 @@ class Settings(BaseSettings):
     uniprot: UniProtSettings = Field(default_factory=UniProtSettings)
     tools: ToolSettings = Field(default_factory=ToolSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    chat: ChatSettings = Field(default_factory=ChatSettings)
     distributed: DistributedSettings = Field(default_factory=DistributedSettings)
 
     @classmethod

@@ -202,11 +202,30 @@ def test_uniprot_get_retries_503_with_retry_after(uniprot_results: dict[str, Any
         return replies.pop(0)
 
     clock = FakeClock()
-    client = UniProtClient(UniProtSettings(max_retries=2), transport=transport, sleep=clock.sleep)
+    client = UniProtClient(
+        UniProtSettings(max_retries=2), transport=transport, sleep=clock.sleep, clock=clock
+    )
     doc = client.get("p02538")
     assert doc.id == "P02538"
     assert urls == ["https://rest.uniprot.org/uniprotkb/P02538.json"] * 3
     assert clock.sleeps == [3.0, 1.0]
+
+
+def test_uniprot_requests_are_spaced_by_the_rate_limit(uniprot_results: dict[str, Any]) -> None:
+    entry = json.dumps(uniprot_results["results"][0]).encode()
+    clock = FakeClock()
+    arrivals: list[float] = []
+
+    def transport(url: str, timeout_s: float) -> HttpResponse:
+        arrivals.append(clock.now)
+        return HttpResponse(200, entry)
+
+    settings = UniProtSettings(requests_per_second=4)
+    client = UniProtClient(settings, transport=transport, sleep=clock.sleep, clock=clock)
+    for _ in range(3):
+        client.get("P02538")
+    assert [later - earlier for earlier, later in zip(arrivals, arrivals[1:])] == [0.25, 0.25]
+    assert UniProtSettings().requests_per_second == 10
 
 
 def test_uniprot_get_errors() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 import pytest
 
 from bioagent.errors import MissingExtraError
-from bioagent.llm import create_chat_model, describe_model, smollm2_gguf_path
+from bioagent.llm import create_chat_model, describe_model, hf, smollm2_gguf_path
 from bioagent.settings import LLMSettings
 
 _WORDS = ["<|im_start|>", "<|im_end|>", "system", "user", "assistant", "TP53", "binds", "DNA", "protein", "a"]
@@ -77,6 +79,42 @@ def test_packaged_gguf_is_converted_once_into_the_cache(tmp_path: Path) -> None:
     except MissingExtraError as exc:
         pytest.skip(str(exc))
     model = create_chat_model(LLMSettings(backend="transformers", max_tokens=8), cache_dir=tmp_path)
-    converted = tmp_path / "transformers" / f"{gguf.stem}-{gguf.stat().st_size}"
+    converted = hf.converted_gguf_dir(gguf, tmp_path)
+    assert converted.name == f"{gguf.stem}-{hashlib.sha256(gguf.read_bytes()).hexdigest()[:16]}"
     assert (converted / "config.json").is_file()
     assert model.invoke("Say hello.").text.strip()
+
+
+def test_gguf_cache_is_keyed_by_content_not_size(tmp_path: Path) -> None:
+    """A fine-tuned model of the same name and size gets its own conversion, not the old one."""
+    base, tuned = tmp_path / "base" / "model.gguf", tmp_path / "tuned" / "model.gguf"
+    for path, fill in ((base, b"a"), (tuned, b"b")):
+        path.parent.mkdir()
+        path.write_bytes(b"GGUF" + fill * 1000)
+    cache = tmp_path / "cache"
+    first, second = hf.converted_gguf_dir(base, cache), hf.converted_gguf_dir(tuned, cache)
+    assert first != second and first.parent == second.parent == cache / "transformers"
+    assert first.name.startswith("model-") and first == hf.converted_gguf_dir(base, cache)
+
+
+def test_gguf_hash_is_computed_once_per_path_size_and_mtime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "model.gguf"
+    path.write_bytes(b"GGUF" + b"x" * 1000)
+    hashed: list[str] = []
+    real_digest = hashlib.file_digest
+
+    def counting_digest(handle: object, name: str) -> object:
+        hashed.append(name)
+        return real_digest(handle, name)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hf.hashlib, "file_digest", counting_digest)
+    cache = tmp_path / "cache"
+    digest = hf.file_sha256(path, cache)
+    assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert hf.file_sha256(path, cache) == digest and len(hashed) == 1  # remembered (also across processes)
+    path.write_bytes(b"GGUF" + b"y" * 1000)  # same size, new content
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    assert hf.file_sha256(path, cache) == hashlib.sha256(path.read_bytes()).hexdigest() != digest
+    assert len(hashed) == 2

@@ -80,6 +80,18 @@ def test_rank_resumes_and_keeps_decided_rows(tmp_path: Path) -> None:
     assert restarted[kept[0]["record_id"]]["model"] != "reviewer"
 
 
+def test_rerun_with_new_labels_decides_the_labelled_records_again(tmp_path: Path) -> None:
+    out = tmp_path / "ranked.csv"
+    assert _rank(out).exit_code == 0
+    assert next(r for r in _rows(out) if r["record_id"] == "5")["model"] != "label"
+    result = _rank(out, "--labels", str(FIXTURES / "labels.csv"))  # resumes, but the labels are new
+    assert result.exit_code == 0, result.output
+    rows = {r["record_id"]: r for r in _rows(out)}
+    assert (rows["1"]["decision"], rows["1"]["model"]) == ("include", "label")
+    assert (rows["5"]["decision"], rows["5"]["model"]) == ("exclude", "label")
+    assert not (tmp_path / "ranked.csv.partial.jsonl").exists()
+
+
 def test_rank_reads_other_formats(tmp_path: Path) -> None:
     for name, count in (("records.ris", 2), ("records.nbib", 3), ("records.xml", 3), ("records.jsonl", 3)):
         out = tmp_path / f"{name}.csv"

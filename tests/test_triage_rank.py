@@ -216,6 +216,34 @@ def test_session_learns_from_labels(records, criteria, tmp_path: Path) -> None:
         session.label("nope", "include")
 
 
+def test_session_decision_log_resumes_and_outranks_loaded_files(records, criteria, tmp_path: Path) -> None:
+    log = tmp_path / "decisions.jsonl"
+    session = TriageSession(records, criteria, decision_log=log, labels={"6": 1})
+    session.label("1", "include")
+    assert log.read_text(encoding="utf-8") == '{"record_id": "1", "label": "include"}\n'  # on disk at once
+    session.label("1", "exclude")  # changed her mind: the later line wins
+    session.label("12", True)
+    resumed = TriageSession(records, criteria, decision_log=log)
+    assert {rid: resumed.labels[rid] for rid in ("1", "12")} == {
+        "1": 0,
+        "12": 1,
+    } and "6" not in resumed.labels
+    pilot = tmp_path / "pilot.csv"
+    pilot.write_text("record_id,label\n1,include\n2,include\n", encoding="utf-8")
+    assert resumed.load_labels(pilot) == 2
+    assert (resumed.labels["1"], resumed.labels["2"]) == (0, 1)  # the log's later decision is kept
+    assert resumed.load_labels(log) == 2  # a decision log reads like a labels file
+    with pytest.raises(BioagentError, match="do not match any record"):
+        resumed.load_labels(_write(tmp_path / "other.jsonl", '{"record_id": "nope", "label": "include"}\n'))
+    with pytest.raises(BioagentError, match="line 1: damaged entry"):
+        TriageSession(records, criteria, decision_log=_write(log, '{"record_id": "1"}\n{"record_id": "2"'))
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def test_records_without_text_sit_at_the_prior_odds(records, criteria) -> None:
     screener = Screener(records, criteria)
     labeled, y = screener.label_arrays({"1": 1, "2": 1, "5": 0, "6": 0})

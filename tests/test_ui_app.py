@@ -4,6 +4,8 @@ written per session, errors and empty questions become chat messages, `bioagent 
 from __future__ import annotations
 
 import json
+import stat
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +61,9 @@ def test_a_turn_fills_the_chat_and_the_side_panel(app: Any) -> None:
     assert shown["message"] == "" and "PMID:21645374" in shown["evidence"]
     assert shown["picker"]["choices"] == ["#1 " + MITO_QUESTION[:60] + "…"]
     exported = Path(shown["export_json"]["value"])
-    assert session.id in str(exported) and json.loads(exported.read_text())["question"] == MITO_QUESTION
+    assert exported.parent == app.exports.path / session.id  # the server's private folder, one per session
+    assert stat.S_IMODE(exported.stat().st_mode) == 0o600
+    assert json.loads(exported.read_text())["question"] == MITO_QUESTION
     assert shown["protein_box"]["visible"] is False and shown["drug_box"]["visible"] is False
 
 
@@ -74,6 +78,18 @@ def test_errors_and_empty_questions_are_chat_messages(app: Any) -> None:
         and "no reply left" in failed["chatbot"][-1]["content"]
     )
     assert len(session.answers) == 1
+
+
+def test_too_long_and_too_many_questions_are_refused_in_the_chat(app: Any) -> None:
+    session = ChatSession()
+    limits = app.limits
+    too_long = by_name(app, run(app, "x" * (limits.question_chars + 1), session))
+    assert "the limit is 20,000" in too_long["chatbot"][-1]["content"] and session.asked == deque()
+    for _ in range(limits.questions_per_minute):
+        assert session.admit(limits.questions_per_minute) == 0.0
+    refused = by_name(app, run(app, MITO_QUESTION, session))["chatbot"]
+    assert refused[-1]["content"].startswith("⚠ Too many questions: at most 10 a minute in one conversation.")
+    assert len(refused) == 1 and session.answers == []  # the agent was not asked
 
 
 def test_new_conversation_clears_the_session(app: Any) -> None:

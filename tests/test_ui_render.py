@@ -105,12 +105,12 @@ def test_citations_become_links_with_hover_cards_and_text_is_escaped() -> None:
         text="<b>Yes</b> [PMID:21645374]; see [UniProt:P04637, tool:disorder] and [not a cite]."
     )
     html = render.link_citations(answer.text, {e.id: e for e in answer.evidence})
-    assert html.startswith("&lt;b&gt;Yes&lt;/b&gt; [")
+    assert html.startswith("&lt;b&gt;Yes&lt;/b&gt; &#91;<a class")
     assert '<a class="cite" href="https://pubmed.ncbi.nlm.nih.gov/21645374/"' in html
     assert 'title="Lace plant &lt;leaves&gt; — Mitochondria play a role' in html
     assert 'href="https://www.uniprot.org/uniprotkb/P04637/entry"' in html
     assert '<span class="cite" title="disorder result — fraction 0.3">tool:disorder</span>' in html
-    assert "[not a cite]" in html
+    assert "&#91;not a cite&#93;" in html  # shown as typed: brackets cannot start Markdown links
 
 
 def test_answer_message_has_note_and_expandable_source_cards() -> None:
@@ -138,9 +138,9 @@ def test_evidence_panel_lists_every_item_with_source_score_and_cited_badge() -> 
 def test_tool_calls_table_summarises_results_and_errors() -> None:
     table = render.tool_calls_markdown(make_answer())
     disorder_row, admet_row = table.splitlines()[2:]
-    assert "✓ `disorder`" in disorder_row and "fraction_disordered=0.312" in disorder_row
+    assert "✓ <code>disorder</code>" in disorder_row and "fraction_disordered=0.312" in disorder_row
     assert "0.1, 0.1" not in disorder_row and "(120 chars)" in disorder_row and "0.42 s" in disorder_row
-    assert "✗ `admet`" in admet_row and "failed: bad \\| SMILES" in admet_row
+    assert "✗ <code>admet</code>" in admet_row and "failed: bad \\| SMILES" in admet_row
 
 
 def test_verdicts_reasoning_and_summary() -> None:
@@ -154,7 +154,7 @@ def test_verdicts_reasoning_and_summary() -> None:
 
 def test_export_markdown_holds_answer_evidence_tools_and_verification() -> None:
     text = render.export_markdown(make_answer())
-    assert text.startswith("# Do mitochondria remodel lace plant leaves?\n\nYes [PMID:21645374].")
+    assert text.startswith("# Do mitochondria remodel lace plant leaves?\n\nYes \\[PMID:21645374\\].")
     assert "> Note: 1 sentence was removed" in text
     assert (
         "1. [PMID:21645374](https://pubmed.ncbi.nlm.nih.gov/21645374/) (literature, relevance 0.81)" in text

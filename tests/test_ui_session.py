@@ -178,6 +178,15 @@ def test_sequence_lookup_reads_the_loaded_protein_index(root: Path) -> None:
     assert resources.sequence_of("P04637") == TP53_SEQUENCE and resources.sequence_of("Q00000") is None
 
 
+def test_a_session_admits_a_bounded_number_of_questions_a_minute() -> None:
+    session = ChatSession()
+    assert [session.admit(3, now=t) for t in (0.0, 1.0, 2.0)] == [0.0, 0.0, 0.0]
+    assert session.admit(3, now=30.0) == pytest.approx(30.0)  # refused: wait until the first is a minute old
+    session.reset()  # a new conversation does not reset the limit
+    assert session.admit(3, now=59.0) == pytest.approx(1.0)
+    assert session.admit(3, now=60.0) == 0.0 and len(session.asked) == 3
+
+
 def test_recognised_inputs_name_sequences_and_smiles() -> None:
     lines = recognised_inputs("sequences: MEEPQSDPSV...(393 chars)\nsmiles: CC(=O)O\ngenes: TP53\nother: x")
     assert lines == [

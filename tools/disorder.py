@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import io
 import warnings
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from bioagent.errors import ToolInputError, require
+from bioagent.errors import require
 from bioagent.settings import Settings
 
 from .common import NamedSequence, ToolSpec, fact, package_version, parse_sequences, rounded
@@ -23,9 +22,9 @@ DESCRIPTION = """Predict intrinsically disordered regions of one or more protein
 disorder network, V2 pLDDT network), from sequence alone. Call it when a question asks whether a protein
 or region is disordered / unstructured / flexible, where its folded domains are, or how confident
 AlphaFold2 would likely be. Input: a sequence or FASTA (several records allowed); set plot=true for a PNG
-plot (saved to plot_path, or returned as base64 when no path is given). Returns per protein: per-residue
-disorder scores (0-1, above 0.5 = disordered), per-residue predicted pLDDT (0-100), the disordered and
-folded regions (1-based inclusive positions) and the fraction of residues predicted disordered."""
+plot per protein, returned base64-encoded. Returns per protein: per-residue disorder scores (0-1, above
+0.5 = disordered), per-residue predicted pLDDT (0-100), the disordered and folded regions (1-based
+inclusive positions) and the fraction of residues predicted disordered."""
 
 MEANING = {
     "disorder": "per-residue metapredict V3 disorder score, 0-1; residues scoring above 0.5 are predicted "
@@ -41,20 +40,19 @@ MEANING = {
 
 
 class DisorderInput(BaseModel):
+    """What the model may pass: no file paths (a plot comes back as data), nothing beyond these fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
     sequence: str = Field(
         description="Protein sequence in one-letter code, or FASTA with one or several records."
     )
-    plot: bool = Field(default=False, description="Also draw a PNG plot of disorder and predicted pLDDT.")
-    plot_path: str | None = Field(
-        default=None,
-        description="Where to save the PNG (with several sequences, the record name is added to the file "
-        "name). Without it the PNG comes back base64-encoded.",
+    plot: bool = Field(
+        default=False, description="Also draw a PNG plot of disorder and predicted pLDDT (base64-encoded)."
     )
 
 
-def disorder(
-    sequence: str, plot: bool = False, plot_path: str | None = None, *, settings: Settings | None = None
-) -> dict[str, Any]:
+def disorder(sequence: str, plot: bool = False, *, settings: Settings | None = None) -> dict[str, Any]:
     """Disorder scores, predicted pLDDT and disordered regions for each sequence in ``sequence``."""
     records = parse_sequences(sequence, settings)
     meta: Any = require("metapredict", "metapredict", "tools", "disorder prediction")
@@ -70,7 +68,7 @@ def disorder(
     ]
     if plot:
         for protein in proteins:
-            protein["plot"] = _plot(protein, _plot_target(plot_path, protein["name"], len(proteins)))
+            protein["plot"] = _plot(protein)
     version = package_version("metapredict")
     return {
         "tool": "disorder",
@@ -183,19 +181,8 @@ def _regions(boundaries: list[list[int]], sequence: str) -> list[dict[str, Any]]
     ]
 
 
-def _plot_target(plot_path: str | None, name: str, count: int) -> Path | None:
-    if plot_path is None:
-        return None
-    path = Path(plot_path)
-    if path.suffix.lower() != ".png":
-        path = path.with_suffix(".png")
-    if count > 1:
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-        path = path.with_name(f"{path.stem}_{safe}{path.suffix}")
-    return path
-
-
-def _plot(protein: dict[str, Any], path: Path | None) -> dict[str, str]:
+def _plot(protein: dict[str, Any]) -> dict[str, str]:
+    """The disorder / predicted-pLDDT plot of one protein as a base64-encoded PNG."""
     require("matplotlib", "matplotlib", "tools", "disorder plots")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -217,14 +204,7 @@ def _plot(protein: dict[str, Any], path: Path | None) -> dict[str, str]:
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    if path is None:
-        return {"format": "png", "base64": base64.b64encode(buffer.getvalue()).decode("ascii")}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(buffer.getvalue())
-    except OSError as exc:
-        raise ToolInputError(f"cannot write the plot to {path}: {exc.strerror}") from exc
-    return {"format": "png", "path": str(path)}
+    return {"format": "png", "base64": base64.b64encode(buffer.getvalue()).decode("ascii")}
 
 
 SPEC = ToolSpec(name="disorder", description=DESCRIPTION, args_schema=DisorderInput, function=disorder)

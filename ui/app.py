@@ -3,9 +3,15 @@ made (evidence, tool calls, verification, reasoning, protein and drug pictures) 
 
 from __future__ import annotations
 
+import atexit
 import logging
+import math
+import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +54,91 @@ a.cite, span.cite { font-size: 0.85em; font-weight: 600; text-decoration: none; 
 #structure svg { max-width: 100%; height: auto; }
 #admet table { font-size: 0.85em; }
 """
+AGENT_GROUP = "agent"
+"""The one concurrency group of everything that runs the agent or its tools (shared models and caches)."""
+
+
+@dataclass(frozen=True)
+class ChatLimits:
+    """What one chat server takes on: queue, question size and rate, uploads, exports kept on disk."""
+
+    queue_size: int = 64
+    """Questions waiting server-wide (one runs at a time); beyond it Gradio answers 'queue is full'."""
+    questions_per_minute: int = 10
+    """Per conversation: about one question every six seconds, far above a person's reading pace."""
+    question_chars: int = 20_000
+    """Longest question: a 5,000-residue protein (settings.tools.max_sequence_length) as FASTA fits."""
+    upload_size: str = "1mb"
+    """Gradio's upload route (the chat itself takes no files)."""
+    exports_kept: int = 200
+    """Export files kept on disk (Markdown + JSON per shown answer); the oldest go first."""
+    export_bytes: int = 50_000_000
+    """Total size of the export files kept on disk."""
+
+
+class ExportFolder:
+    """The chat's downloads in a private folder (mode 0700) made once per server process, removed at exit, and
+    bounded: beyond ``max_files`` files or ``max_bytes`` bytes the oldest are deleted."""
+
+    def __init__(self, max_files: int, max_bytes: int) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="bioagent-chat-"))
+        atexit.register(shutil.rmtree, self.path, ignore_errors=True)
+        self.max_files, self.max_bytes = max_files, max_bytes
+        self._lock = threading.Lock()
+
+    def write(self, session_id: str, files: dict[str, str]) -> list[Path]:
+        """Write ``files`` (name -> text) for one session (readable by this user only); their paths."""
+        with self._lock:
+            folder = self.path / session_id
+            folder.mkdir(mode=0o700, exist_ok=True)
+            paths = [_write_private(folder / name, text) for name, text in files.items()]
+            self._prune(keep=set(paths))
+        return paths
+
+    def _prune(self, keep: set[Path]) -> None:
+        """Delete the oldest files (never those in ``keep``) until the folder is within its bounds."""
+        files = sorted(self.path.glob("*/*"), key=lambda f: f.stat().st_mtime_ns)
+        sizes = {f: f.stat().st_size for f in files}
+        count, total = len(files), sum(sizes.values())
+        for old in files:
+            if count <= self.max_files and total <= self.max_bytes:
+                break
+            if old in keep:
+                continue
+            old.unlink()
+            count, total = count - 1, total - sizes[old]
+            if not any(old.parent.iterdir()):
+                old.parent.rmdir()
+
+
+def _private_gradio_cache() -> None:
+    """Gradio's file cache in a private folder of this process instead of the shared /tmp/gradio (unless
+    GRADIO_TEMP_DIR names one), removed at exit."""
+    if "GRADIO_TEMP_DIR" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="bioagent-gradio-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        os.environ["GRADIO_TEMP_DIR"] = folder
+
+
+def _write_private(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` with mode 0600, never through a symlink."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8") as stream:
+        stream.write(text)
+    return path
 
 
 class ChatApp:
-    """The Blocks layout and its event handlers over one :class:`SharedResources`."""
+    """The Blocks layout and its event handlers over one :class:`SharedResources`. ``link_hosts`` adds hosts
+    that shown text may link to (besides PubMed, UniProt and doi.org)."""
 
-    def __init__(self, resources: SharedResources) -> None:
+    def __init__(
+        self, resources: SharedResources, limits: ChatLimits | None = None, link_hosts: Sequence[str] = ()
+    ) -> None:
         self.resources = resources
+        self.limits = limits or ChatLimits()
+        self.hosts = (*render.LINK_HOSTS, *link_hosts)
+        self.exports = ExportFolder(self.limits.exports_kept, self.limits.export_bytes)
         self.c: dict[str, Any] = {}
 
     # ----- layout --------------------------------------------------------------------------------------
@@ -70,6 +154,7 @@ class ChatApp:
                 with gr.Column(scale=2, elem_id="side-panel"):
                     self._side_panel(gr)
             self._wire(gr, session)
+        demo.queue(max_size=self.limits.queue_size, default_concurrency_limit=1)
         return demo
 
     def _chat_column(self, gr: Any) -> None:
@@ -87,6 +172,7 @@ class ChatApp:
                 placeholder="Question, FASTA or SMILES… (Shift+Enter for a new line)",
                 lines=2,
                 max_lines=12,
+                max_length=self.limits.question_chars,
                 show_label=False,
                 scale=6,
                 elem_id="question",
@@ -153,9 +239,18 @@ class ChatApp:
         c = self.c
         inputs = [c["message"], c["chatbot"], session, c["backend"], c["indexes"], c["k"], c["live"]]
         outputs = [c[name] for name in self._output_names()]
-        for trigger in (c["send"].click, c["message"].submit):
-            trigger(self.ask, inputs, outputs, concurrency_limit=1, show_progress="hidden")
-        c["picker"].input(self.show_answer, [c["picker"], session], outputs)
+        for trigger in (c["send"].click, c["message"].submit):  # one group: one question at a time
+            trigger(
+                self.ask,
+                inputs,
+                outputs,
+                concurrency_id=AGENT_GROUP,
+                concurrency_limit=1,
+                show_progress="hidden",
+            )
+        c["picker"].input(
+            self.show_answer, [c["picker"], session], outputs, concurrency_id=AGENT_GROUP, concurrency_limit=1
+        )
         c["new"].click(self.new_conversation, [session], outputs)
         c["chatbot"].clear(self.new_conversation, [session], outputs)
 
@@ -178,11 +273,13 @@ class ChatApp:
         k: float,
         live: bool = False,
     ) -> Iterator[dict[Any, Any]]:
-        """Stream one answer into the chat, then fill the side panel. Errors become chat messages."""
+        """Stream one answer into the chat, then fill the side panel. Errors, empty or too long questions and
+        too many questions in a minute become chat messages."""
         history = list(history or [])
         question = (question or "").strip()
-        if not question:
-            history.append({"role": "assistant", "content": "Please type a question first."})
+        refusal = self._refusal(question, session)
+        if refusal:
+            history.append({"role": "assistant", "content": refusal})
             yield {self.c["chatbot"]: history}
             return
         choice = Choice(backend, tuple(n for n in INDEX_NAMES if n in (indexes or [])), int(k), bool(live))
@@ -190,10 +287,27 @@ class ChatApp:
             yield from self._ask(question, history, session, choice)
         except Exception as exc:  # a bug here must not leave a dead page
             logger.exception("the chat handler failed")
-            history.append(
-                {"role": "assistant", "content": f"⚠ Something went wrong: {type(exc).__name__}: {exc}"}
-            )
+            failure = render.inert_text(f"{type(exc).__name__}: {exc}", self.hosts)
+            history.append({"role": "assistant", "content": f"⚠ Something went wrong: {failure}"})
             yield {self.c["chatbot"]: history}
+
+    def _refusal(self, question: str, session: ChatSession) -> str | None:
+        """Why ``question`` is not run (empty, too long, too many in a minute), or None."""
+        limits = self.limits
+        if not question:
+            return "Please type a question first."
+        if len(question) > limits.question_chars:
+            return (
+                f"⚠ The question is {len(question):,} characters long; the limit is "
+                f"{limits.question_chars:,}. Please shorten it."
+            )
+        wait = session.admit(limits.questions_per_minute)
+        if wait:
+            return (
+                f"⚠ Too many questions: at most {limits.questions_per_minute} a minute in one conversation. "
+                f"Please ask again in {math.ceil(wait)} s."
+            )
+        return None
 
     def _ask(
         self, question: str, history: list[Any], session: ChatSession, choice: Choice
@@ -205,12 +319,13 @@ class ChatApp:
             "metadata": {"title": "Working", "status": "pending"},
         }
         reply = {"role": "assistant", "content": "▌"}
-        history += [{"role": "user", "content": render.user_markdown(question)}, steps, reply]
+        history += [{"role": "user", "content": render.user_markdown(question, self.hosts)}, steps, reply]
         yield {c["chatbot"]: history, c["message"]: ""}
         final = TurnUpdate()
         for final in run_turn(self.resources, session, question, choice):
-            steps["content"] = "<br>".join(final.recognised + final.steps) or steps["content"]
-            reply["content"] = _reply_text(final)
+            recognised = [render.plain_html(line) for line in final.recognised]
+            steps["content"] = "<br>".join(recognised + final.steps) or steps["content"]
+            reply["content"] = self._reply_text(final)
             yield {c["chatbot"]: history}
         steps["metadata"] = {
             "title": "How it was answered",
@@ -257,16 +372,29 @@ class ChatApp:
 
     # ----- panel pieces --------------------------------------------------------------------------------
 
+    def _reply_text(self, update: TurnUpdate) -> str:
+        if update.error:
+            return f"⚠ {render.inert_text(update.error, self.hosts)}"
+        if update.answer is not None:
+            return render.answer_markdown(update.answer, self.hosts)
+        return render.streaming_markdown(update.draft, self.hosts) if update.draft else "▌"
+
     def _panel(self, session: ChatSession, number: int) -> dict[Any, Any]:
         gr = _gradio()
         answer = session.answers[number - 1]
         labels = [_answer_label(n, a.question) for n, a in enumerate(session.answers, start=1)]
-        markdown_file, json_file = _export_files(session, number)
+        markdown_file, json_file = self.exports.write(
+            session.id,
+            {
+                f"bioagent-answer-{number}.md": render.export_markdown(answer, self.hosts),
+                f"bioagent-answer-{number}.json": render.export_json(answer),
+            },
+        )
         c = self.c
         return {
             c["picker"]: gr.update(choices=labels, value=labels[number - 1]),
             c["summary"]: render.summary_markdown(answer),
-            c["evidence"]: render.evidence_html(answer),
+            c["evidence"]: render.evidence_html(answer, self.hosts),
             c["tools"]: render.tool_calls_markdown(answer),
             c["verdicts"]: render.verdicts_markdown(answer),
             c["reasoning"]: render.reasoning_markdown(answer),
@@ -294,7 +422,7 @@ class ChatApp:
             c["drug_box"]: gr.update(visible=bool(visuals.drug), label=f"Drug: {visuals.drug}"),
             c["structure"]: visuals.structure_svg,
             c["admet"]: pd.DataFrame(visuals.admet_rows, columns=ADMET_COLUMNS),
-            c["visual_notes"]: "\n".join(f"- {note}" for note in visuals.notes),
+            c["visual_notes"]: "\n".join(f"- {render.plain_html(note)}" for note in visuals.notes),
         }
 
 
@@ -310,65 +438,60 @@ def _gradio() -> Any:
     return gradio
 
 
-def _reply_text(update: TurnUpdate) -> str:
-    if update.error:
-        return f"⚠ {update.error}"
-    if update.answer is not None:
-        return render.answer_markdown(update.answer)
-    return render.streaming_markdown(update.draft) if update.draft else "▌"
-
-
 def _answer_label(number: int, question: str) -> str:
     text = " ".join(question.split())
     return f"#{number} {text[:60]}{'…' if len(text) > 60 else ''}"
 
 
-def _export_files(session: ChatSession, number: int) -> tuple[Path, Path]:
-    """The answer as Markdown and JSON files in the session's own temp folder (served for download)."""
-    folder = Path(tempfile.gettempdir()) / "bioagent-chat" / session.id
-    folder.mkdir(parents=True, exist_ok=True)
-    answer = session.answers[number - 1]
-    markdown_file = folder / f"bioagent-answer-{number}.md"
-    json_file = folder / f"bioagent-answer-{number}.json"
-    markdown_file.write_text(render.export_markdown(answer), encoding="utf-8")
-    json_file.write_text(render.export_json(answer), encoding="utf-8")
-    return markdown_file, json_file
-
-
-def build_app(settings: Settings | None = None, resources: SharedResources | None = None) -> Any:
-    """The chat as a ``gradio.Blocks`` (not launched). Pass ``resources`` to share or fake the agents."""
-    return ChatApp(resources or SharedResources(settings or Settings.load())).build()
+def build_app(
+    settings: Settings | None = None,
+    resources: SharedResources | None = None,
+    *,
+    limits: ChatLimits | None = None,
+    link_hosts: Sequence[str] = (),
+) -> Any:
+    """The chat as a ``gradio.Blocks`` with its queue set up (not launched). Pass ``resources`` to share or fake
+    the agents."""
+    resources = resources or SharedResources(settings or Settings.load())
+    return ChatApp(resources, limits, link_hosts).build()
 
 
 def launch(
     settings: Settings | None = None,
     *,
+    resources: SharedResources | None = None,
+    limits: ChatLimits | None = None,
+    link_hosts: Sequence[str] = (),
     host: str = "127.0.0.1",
     port: int = 7860,
     auth: tuple[str, str] | None = None,
     block: bool = True,
 ) -> Any:
     """Serve the chat on ``host:port`` (loopback unless told otherwise), with basic auth when given. The default
-    agent is loaded first, so the first question is quick and a broken setup is reported in the console too."""
+    agent is loaded first, so the first question is quick and a broken setup is reported in the console too.
+    ``limits`` bounds the queue, questions, uploads and exports; ``link_hosts`` adds hosts that shown text may
+    link to; ``resources`` shares or fakes the agents."""
+    _private_gradio_cache()
     gr = _gradio()
-    resources = SharedResources(settings or Settings.load())
+    limits = limits or ChatLimits()
+    resources = resources or SharedResources(settings or Settings.load())
     try:
         resources.agent(resources.default_choice())
     except BioagentError as exc:  # still serve: the chat shows the same error on each question
         logger.warning("the chat starts, but the agent could not be loaded: %s", exc)
-    demo = build_app(resources=resources)
+    demo = build_app(resources=resources, limits=limits, link_hosts=link_hosts)
     theme = gr.themes.Soft(
         primary_hue="teal",
         font=["ui-sans-serif", "system-ui", "sans-serif"],
         font_mono=["ui-monospace", "monospace"],
     )
-    demo.queue(default_concurrency_limit=1)
     demo.launch(
         server_name=host,
         server_port=port,
         auth=auth,
         share=False,
         inbrowser=False,
+        max_file_size=limits.upload_size,
         prevent_thread_lock=not block,
         ssr_mode=False,
         footer_links=[],

@@ -9,16 +9,79 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Collection
 from typing import Any
+from urllib.parse import urlsplit
 
 from bioagent.types import Answer, Evidence, ToolCall
 
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{}/"
 UNIPROT_URL = "https://www.uniprot.org/uniprotkb/{}/entry"
+LINK_HOSTS: tuple[str, ...] = ("ncbi.nlm.nih.gov", "uniprot.org", "doi.org")
+"""Hosts (and their subdomains) that shown text may link to: PubMed/NCBI, UniProt, DOI. The chat adds the
+configured ones; every other address is shown as plain text."""
 _KEY = r"(?:PMID|UniProt|tool|doc)\s*:\s*[^\s\[\];,]+"
 CITATION_GROUP = re.compile(rf"\[\s*({_KEY}(?:\s*[;,]\s*{_KEY})*)\s*\]", re.IGNORECASE)
 NOTE_MARK = "\n\nNote: "
 CARD_CHARS = 320
+
+_MARKDOWN_ACTIVE = "\\`[]"
+"""Characters that start Markdown escapes, code spans, and link and image brackets."""
+_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
+_AS_ENTITIES = str.maketrans(_HTML_ENTITIES | {c: f"&#{ord(c)};" for c in _MARKDOWN_ACTIVE})
+_AS_BACKSLASHED = str.maketrans({c: "\\" + c for c in _MARKDOWN_ACTIVE + "&<>"})
+_AUTOLINK = re.compile(r":(?=//)|(?<=www)\.", re.IGNORECASE)
+"""Where Markdown would turn a bare address (``https://…``, ``www.…``) into a link."""
+_LINKISH = re.compile(
+    r"(?P<bang>!?)\[(?P<label>[^\[\]\n]{0,300})\]\(\s*(?P<url>[^\s()<>]+)\s*\)"
+    r"|(?P<bare>https?://[^\s<>\"'()\[\]]*[^\s<>\"'()\[\].,;:!?])",
+    re.IGNORECASE,
+)
+
+
+def allowed_url(url: str, hosts: Collection[str] = LINK_HOSTS) -> bool:
+    """Whether ``url`` is a plain http(s) address on one of ``hosts`` (or a subdomain of one)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or parts.username is not None or "\\" in url:
+        return False
+    return any(host == h.lower() or host.endswith("." + h.lower()) for h in hosts)
+
+
+def plain_html(text: str) -> str:
+    """``text`` shown as typed in HTML and in Markdown: tags, entities, code, link and image syntax become
+    character references, and bare addresses do not turn into links."""
+    return _AUTOLINK.sub(lambda m: f"&#{ord(m.group())};", text.translate(_AS_ENTITIES))
+
+
+def plain_markdown(text: str) -> str:
+    """``text`` shown as typed in a Markdown file, still readable there: the same characters backslash-escaped."""
+    return _AUTOLINK.sub(lambda m: "\\" + m.group(), text.translate(_AS_BACKSLASHED))
+
+
+def inert_text(text: str, hosts: Collection[str] = LINK_HOSTS) -> str:
+    """``text`` (from documents, models or people) safe to show: nothing in it loads, runs or links, except
+    Markdown links and bare addresses on ``hosts``, which become anchors; images stay text."""
+    out, last = [], 0
+    for match in _LINKISH.finditer(text):
+        url = match["url"] or match["bare"]
+        if match["bang"] or not allowed_url(url, hosts):
+            continue  # stays text: escaped with the rest
+        out += [plain_html(text[last : match.start()]), _anchor(url, match["label"] or url)]
+        last = match.end()
+    out.append(plain_html(text[last:]))
+    return "".join(out)
+
+
+def _anchor(url: str, label: str) -> str:
+    """A link to ``url`` (already checked against the allowed hosts) that opens in a new tab."""
+    return (
+        f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">'
+        f"{plain_html(label)}</a>"
+    )
 
 
 def citation_url(key: str) -> str | None:
@@ -32,8 +95,10 @@ def citation_url(key: str) -> str | None:
     return None
 
 
-def evidence_url(item: Evidence) -> str | None:
-    return item.url or citation_url(item.id)
+def evidence_url(item: Evidence, hosts: Collection[str] = LINK_HOSTS) -> str | None:
+    """The item's own address when it is on ``hosts``, else its citation page (PubMed, UniProt), else None."""
+    own = item.url if item.url and allowed_url(item.url, hosts) else None
+    return own or citation_url(item.id)
 
 
 def _clip(text: str, limit: int = CARD_CHARS) -> str:
@@ -46,10 +111,10 @@ def _heading(item: Evidence) -> str:
     return item.title or _clip(item.snippet, 100)
 
 
-def citation_html(key: str, evidence: dict[str, Evidence]) -> str:
-    """One citation as a link (when it has a public page) whose hover card is the cited snippet."""
+def citation_html(key: str, evidence: dict[str, Evidence], hosts: Collection[str] = LINK_HOSTS) -> str:
+    """One citation as a link (when it has a public page on ``hosts``) whose hover card is the cited snippet."""
     item = evidence.get(key)
-    url = evidence_url(item) if item else citation_url(key)
+    url = evidence_url(item, hosts) if item else citation_url(key)
     card = (
         f"{item.title} — {_clip(item.snippet)}"
         if item and item.title
@@ -57,25 +122,26 @@ def citation_html(key: str, evidence: dict[str, Evidence]) -> str:
         if item
         else ""
     )
-    title = f' title="{html.escape(card, quote=True)}"' if card else ""
-    label = html.escape(key)
+    title = f' title="{plain_html(card)}"' if card else ""
+    label = plain_html(key)
     if url:
         return (
-            f'<a class="cite" href="{html.escape(url, quote=True)}" target="_blank" rel="noopener"{title}>'
-            f"{label}</a>"
+            f'<a class="cite" href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer"'
+            f"{title}>{label}</a>"
         )
     return f'<span class="cite"{title}>{label}</span>'
 
 
-def link_citations(text: str, evidence: dict[str, Evidence]) -> str:
-    """HTML-escape ``text`` and turn each bracketed citation group into linked keys with hover cards."""
+def link_citations(text: str, evidence: dict[str, Evidence], hosts: Collection[str] = LINK_HOSTS) -> str:
+    """``text`` made inert (:func:`inert_text`), each bracketed citation group turned into linked keys with
+    hover cards."""
     out, last = [], 0
     for match in CITATION_GROUP.finditer(text):
-        out.append(html.escape(text[last : match.start()], quote=False))
+        out.append(inert_text(text[last : match.start()], hosts))
         keys = [_normal_key(k) for k in re.split(r"\s*[;,]\s*", match.group(1)) if k.strip()]
-        out.append("[" + "; ".join(citation_html(key, evidence) for key in keys) + "]")
+        out.append("&#91;" + "; ".join(citation_html(key, evidence, hosts) for key in keys) + "&#93;")
         last = match.end()
-    out.append(html.escape(text[last:], quote=False))
+    out.append(inert_text(text[last:], hosts))
     return "".join(out)
 
 
@@ -96,7 +162,7 @@ def cited_keys(answer: Answer) -> list[str]:
     return keys or [c.id for c in answer.citations]
 
 
-def source_cards(answer: Answer) -> str:
+def source_cards(answer: Answer, hosts: Collection[str] = LINK_HOSTS) -> str:
     """Expandable cards under the answer: one per cited source, with its snippet and link."""
     evidence = {item.id: item for item in answer.evidence}
     cards = []
@@ -104,16 +170,12 @@ def source_cards(answer: Answer) -> str:
         item = evidence.get(key)
         if item is None:
             continue
-        url = evidence_url(item)
-        link = (
-            f' · <a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener">open</a>'
-            if url
-            else ""
-        )
+        url = evidence_url(item, hosts)
+        link = f" · {_anchor(url, 'open')}" if url else ""
         cards.append(
-            f'<details class="source-card"><summary>{citation_html(key, evidence)} '
-            f"{html.escape(_clip(_heading(item), 120))}</summary>"
-            f"<p>{html.escape(_clip(item.snippet, 700))}{link}</p></details>"
+            f'<details class="source-card"><summary>{citation_html(key, evidence, hosts)} '
+            f"{plain_html(_clip(_heading(item), 120))}</summary>"
+            f"<p>{inert_text(_clip(item.snippet, 700), hosts)}{link}</p></details>"
         )
     if not cards:
         return ""
@@ -126,36 +188,36 @@ def split_note(text: str) -> tuple[str, str]:
     return body, note
 
 
-def answer_markdown(answer: Answer) -> str:
+def answer_markdown(answer: Answer, hosts: Collection[str] = LINK_HOSTS) -> str:
     """The chat message of a finished answer: linked text, a note line, the source cards."""
     evidence = {item.id: item for item in answer.evidence}
     body, note = split_note(answer.text)
-    parts = [link_citations(body, evidence)]
+    parts = [link_citations(body, evidence, hosts)]
     if note:
-        parts.append(f"\n\n> ℹ *Note:* {html.escape(note, quote=False)}")
-    cards = source_cards(answer)
+        parts.append(f"\n\n> ℹ *Note:* {inert_text(note, hosts)}")
+    cards = source_cards(answer, hosts)
     if cards:
         parts.append("\n\n" + cards)
     return "".join(parts)
 
 
-def user_markdown(text: str) -> str:
+def user_markdown(text: str, hosts: Collection[str] = LINK_HOSTS) -> str:
     """The question as typed; pasted FASTA or long sequences/SMILES go in a code block so they stay intact."""
     lines = text.strip().splitlines()
     if any(line.startswith(">") for line in lines) or any(len(token) >= 60 for token in text.split()):
         return "```text\n" + text.strip().replace("```", "ˋˋˋ") + "\n```"
-    return html.escape(text.strip(), quote=False)
+    return inert_text(text.strip(), hosts)
 
 
-def streaming_markdown(text: str) -> str:
-    """The answer while tokens arrive: escaped, with a cursor."""
-    return html.escape(text, quote=False) + " ▌"
+def streaming_markdown(text: str, hosts: Collection[str] = LINK_HOSTS) -> str:
+    """The answer while tokens arrive: inert, with a cursor."""
+    return inert_text(text, hosts) + " ▌"
 
 
 # ----- the side panel ----------------------------------------------------------------------------------
 
 
-def evidence_html(answer: Answer) -> str:
+def evidence_html(answer: Answer, hosts: Collection[str] = LINK_HOSTS) -> str:
     """The evidence list: number, key (linked), kind/source, relevance, title and snippet."""
     if not answer.evidence:
         return '<div id="evidence-list" class="empty">No evidence was used for this answer.</div>'
@@ -166,12 +228,12 @@ def evidence_html(answer: Answer) -> str:
         source = item.metadata.get("source") or item.metadata.get("model") or ""
         score = f"relevance {item.score:.2f}" if item.score is not None else "tool output"
         badge = '<span class="badge cited">cited</span>' if item.id in cited else ""
-        meta = " · ".join(html.escape(str(p)) for p in (item.kind, source, score) if p)
+        meta = " · ".join(plain_html(str(p)) for p in (item.kind, source, score) if p)
         rows.append(
             f'<details class="evidence-item"{" open" if item.id in cited else ""}><summary>'
-            f"<b>[{item.number}]</b> {citation_html(item.id, evidence)} {badge}"
-            f'<br><span class="meta">{meta}</span><br>{html.escape(_clip(_heading(item), 160))}</summary>'
-            f'<p class="snippet">{html.escape(_clip(item.snippet, 900))}</p></details>'
+            f"<b>[{item.number}]</b> {citation_html(item.id, evidence, hosts)} {badge}"
+            f'<br><span class="meta">{meta}</span><br>{plain_html(_clip(_heading(item), 160))}</summary>'
+            f'<p class="snippet">{inert_text(_clip(item.snippet, 900), hosts)}</p></details>'
         )
     return f'<div id="evidence-list">{"".join(rows)}</div>'
 
@@ -217,26 +279,24 @@ def tool_calls_markdown(answer: Answer) -> str:
     for call in answer.tool_calls:
         status = "✓" if call.result and call.result.ok else "✗"
         cells = [
-            f"{status} `{call.name}`",
-            _arguments(call.arguments),
-            tool_result_summary(call),
+            f"{status} <code>{_cell(call.name)}</code>",
+            _cell(_arguments(call.arguments)),
+            _cell(tool_result_summary(call)),
             f"{call.seconds:.2f} s",
         ]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def _cell(text: str) -> str:
-    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
+    return plain_html(text).replace("|", "\\|").replace("\n", " ")
 
 
 def reasoning_markdown(answer: Answer) -> str:
     if not answer.reasoning.strip():
         return "_No reasoning was recorded._"
     return "\n".join(
-        f"{n}. {html.escape(line, quote=False)}"
-        for n, line in enumerate(answer.reasoning.splitlines(), 1)
-        if line.strip()
+        f"{n}. {plain_html(line)}" for n, line in enumerate(answer.reasoning.splitlines(), 1) if line.strip()
     )
 
 
@@ -247,12 +307,13 @@ def verdicts_markdown(answer: Answer) -> str:
     lines = []
     for verdict in answer.verdicts:
         mark = "✓ supported" if verdict.supported else "✗ removed"
-        cites = ", ".join(verdict.citations) or "no citation"
-        reason = f" — {verdict.reason}" if verdict.reason else ""
-        dropped = f" (dropped: {', '.join(verdict.removed_citations)})" if verdict.removed_citations else ""
+        cites = plain_html(", ".join(verdict.citations) or "no citation")
+        reason = f" — {plain_html(verdict.reason)}" if verdict.reason else ""
+        removed = plain_html(", ".join(verdict.removed_citations))
+        dropped = f" (dropped: {removed})" if verdict.removed_citations else ""
         lines.append(
             f"- **{mark}** ({cites}; score {verdict.score:.2f}){reason}{dropped}<br>"
-            f"  <span class='sentence'>{html.escape(verdict.sentence, quote=False)}</span>"
+            f"  <span class='sentence'>{plain_html(verdict.sentence)}</span>"
         )
     return "\n".join(lines)
 
@@ -273,20 +334,21 @@ def summary_markdown(answer: Answer) -> str:
 # ----- export -------------------------------------------------------------------------------------------
 
 
-def export_markdown(answer: Answer) -> str:
-    """The answer with its evidence, tool calls and verification as a standalone Markdown document."""
+def export_markdown(answer: Answer, hosts: Collection[str] = LINK_HOSTS) -> str:
+    """The answer with its evidence, tool calls and verification as a standalone Markdown document; text from
+    documents and models is escaped (:func:`plain_markdown`), links go to ``hosts`` only."""
     body, note = split_note(answer.text)
-    lines = [f"# {answer.question}", "", body.strip(), ""]
+    lines = [f"# {plain_markdown(answer.question)}", "", plain_markdown(body.strip()), ""]
     if note:
-        lines += [f"> Note: {note}", ""]
+        lines += [f"> Note: {plain_markdown(note)}", ""]
     lines += ["## Evidence", ""]
     for item in answer.evidence:
-        url = evidence_url(item)
-        key = f"[{item.id}]({url})" if url else item.id
+        url = evidence_url(item, hosts)
+        key = f"[{plain_markdown(item.id)}]({url})" if url else plain_markdown(item.id)
         score = f", relevance {item.score:.2f}" if item.score is not None else ""
         lines += [
-            f"{item.number}. {key} ({item.kind}{score}) — {_heading(item)}",
-            f"   > {_clip(item.snippet, 1500)}",
+            f"{item.number}. {key} ({item.kind}{score}) — {plain_markdown(_heading(item))}",
+            f"   > {plain_markdown(_clip(item.snippet, 1500))}",
             "",
         ]
     if answer.tool_calls:
@@ -294,13 +356,13 @@ def export_markdown(answer: Answer) -> str:
     if answer.verdicts:
         lines += ["## Verification", ""]
         lines += [
-            f"- {'supported' if v.supported else 'removed'} ({', '.join(v.citations) or 'no citation'}, "
-            f"score {v.score:.2f}): {v.sentence}"
+            f"- {'supported' if v.supported else 'removed'} ({plain_markdown(', '.join(v.citations)) or 'no citation'}, "
+            f"score {v.score:.2f}): {plain_markdown(v.sentence)}"
             for v in answer.verdicts
         ]
         lines.append("")
     if answer.reasoning:
-        lines += ["## Reasoning", "", answer.reasoning, ""]
+        lines += ["## Reasoning", "", plain_markdown(answer.reasoning), ""]
     timings = ", ".join(f"{k} {v:.2f} s" for k, v in answer.timings.items())
     lines += ["---", f"Model: {answer.model} · planner: {answer.planner} · {timings}", ""]
     return "\n".join(lines)

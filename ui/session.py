@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ from bioagent.types import Answer
 logger = logging.getLogger(__name__)
 
 INDEX_NAMES = ("literature", "proteins")
+RATE_WINDOW_S = 60.0
+"""The window of the per-conversation question limit (:meth:`ChatSession.admit`)."""
 AgentFactory = Callable[[Settings, dict[str, Any]], Agent]
 """Builds an agent from settings and explicit parts (``Agent.from_settings`` by default; tests pass fakes)."""
 
@@ -45,6 +48,19 @@ class ChatSession:
     answers: list[Answer] = field(default_factory=list)
     visuals: dict[int, Any] = field(default_factory=dict)
     """Side-panel pictures per answer number (drawn once)."""
+    asked: deque[float] = field(default_factory=deque)
+    """When the recent questions came (monotonic seconds); kept across :meth:`reset`."""
+
+    def admit(self, per_window: int, now: float | None = None) -> float:
+        """Count a question and return 0.0; or, when ``per_window`` questions came in the last
+        ``RATE_WINDOW_S`` seconds, count nothing and return the seconds until the next one is welcome."""
+        now = time.monotonic() if now is None else now
+        while self.asked and now - self.asked[0] >= RATE_WINDOW_S:
+            self.asked.popleft()
+        if len(self.asked) >= per_window:
+            return RATE_WINDOW_S - (now - self.asked[0])
+        self.asked.append(now)
+        return 0.0
 
     def reset(self) -> None:
         self.history.clear()

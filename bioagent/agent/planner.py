@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.tools import BaseTool
+from pydantic import BaseModel, ValidationError
 
 from bioagent.agent.entities import Entities
 from bioagent.agent.prompts import load_prompt
@@ -176,13 +177,35 @@ class ToolCallingPlanner:
             )
             return plan
         for call in getattr(reply, "tool_calls", [])[: self.max_calls]:
-            if call["name"] in tools:
-                plan.tool_calls.append(PlannedCall(call["name"], dict(call.get("args") or {})))
-            else:
+            tool = tools.get(call["name"])
+            if tool is None:
                 plan.rationale.append(f"The model asked for an unknown tool '{call['name']}'; skipped.")
+                continue
+            checked = checked_call(tool, call.get("args") or {}, plan.rationale)
+            if checked is not None:
+                plan.tool_calls.append(checked)
         names = ", ".join(c.name for c in plan.tool_calls) or "none"
         plan.rationale.append(f"The model chose tools: {names}.")
         return plan
+
+
+def checked_call(tool: BaseTool, args: Mapping[str, Any], rationale: list[str]) -> PlannedCall | None:
+    """The model's call with arguments outside the tool's schema dropped (said in ``rationale``), or None when
+    the rest does not validate against the schema: a model never passes what the schema does not offer."""
+    known = {name: value for name, value in args.items() if name in tool.args}
+    if dropped := sorted(set(args) - set(known)):
+        rationale.append(f"Ignored argument(s) {', '.join(dropped)} of {tool.name}: not in its schema.")
+    schema = tool.args_schema
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        try:
+            schema.model_validate(known)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors()
+            )
+            rationale.append(f"Refused the call of {tool.name}: {problems}.")
+            return None
+    return PlannedCall(tool.name, known)
 
 
 def declares_tool_calling(llm: BaseChatModel) -> bool:

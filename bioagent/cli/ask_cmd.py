@@ -7,6 +7,7 @@ bioagent eval qa --dataset pubmedqa|bioasq|mirage-pubmedqa|mirage-bioasq [--limi
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -115,21 +116,37 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     return data
 
 
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI (colours, cursor movement, erasing)
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC (window titles, hyperlinks)
+    r"|\x1b[@-Z\\-_]"  # other two-character escapes
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` (from documents and models) safe to print: ANSI escape sequences, C0/C1 control characters and
+    bidirectional overrides removed; newlines and tabs kept."""
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
+
+
 def _print_answer(answer: Answer) -> None:
-    typer.echo(answer.text)
+    typer.echo(terminal_text(answer.text))
     if answer.citations:
         typer.echo("\nSources:")
         for citation in answer.citations:
             item = next((e for e in answer.evidence if e.id == citation.id), None)
             title = f" {item.title[:90]}" if item and item.title else ""
-            typer.echo(f"  [{citation.id}]{title}{f'  {citation.url}' if citation.url else ''}")
+            url = f"  {citation.url}" if citation.url else ""
+            typer.echo(terminal_text(f"  [{citation.id}]{title}{url}"))
     for call in answer.tool_calls:
         status = (
             "ok" if call.result and call.result.ok else f"failed: {call.result.error if call.result else '?'}"
         )
-        typer.echo(f"  tool {call.name} ({call.seconds:.2f}s): {status}")
+        typer.echo(terminal_text(f"  tool {call.name} ({call.seconds:.2f}s): {status}"))
     steps = ", ".join(f"{k} {v:.2f}s" for k, v in answer.timings.items())
-    typer.echo(f"\n[{answer.model}; planner {answer.planner}; {steps}]", err=True)
+    typer.echo(terminal_text(f"\n[{answer.model}; planner {answer.planner}; {steps}]"), err=True)
 
 
 @eval_app.command("qa")

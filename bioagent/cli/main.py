@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from bioagent.cli.ask_cmd import ask_command, eval_app
+from bioagent.cli.ask_cmd import ask_command, eval_app, terminal_text
 from bioagent.cli.chat_cmd import chat_command
 from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, setup_logging
 from bioagent.cli.tool_cmd import tool_app
@@ -310,10 +311,18 @@ def _exit_if_stopped(report: GrowReport) -> None:
 
 
 def _print_hits(hits: list) -> None:
+    """A table of hits; ids, sources and titles are shown as plain text (no Rich markup, no control codes)."""
     table = Table("rank", "id", "score", "source", "title")
     for hit in hits:
-        table.add_row(str(hit.rank), hit.id, f"{hit.score:.3f}", hit.source, hit.title[:90])
+        table.add_row(
+            str(hit.rank), _plain(hit.id), f"{hit.score:.3f}", _plain(hit.source), _plain(hit.title[:90])
+        )
     Console().print(table)
+
+
+def _plain(text: str) -> Text:
+    """``text`` as a Rich Text: printed as is, without markup or control codes."""
+    return Text(terminal_text(text))
 
 
 def main() -> None:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from bioagent.cli.common import ConfigOption, exit_on_error, load_settings
+from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, setup_logging
 from bioagent.errors import BioagentError
+
+if TYPE_CHECKING:
+    from bioagent.types import TriageDecision
 
 triage_app = typer.Typer(
     help="Literature triage: rank records against screening criteria; simulate screening on labelled sets.",
@@ -28,7 +33,9 @@ def rank(
         ..., "--criteria", "-c", help="Criteria YAML: topic, inclusion, exclusion."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Ranked CSV (one row per input record)."),
-    labels: Path | None = typer.Option(None, "--labels", help="CSV of record_id,label (include/exclude)."),
+    labels: Path | None = typer.Option(
+        None, "--labels", help="CSV of record_id,label (include/exclude), or a TriageSession decision log."
+    ),
     method: str = typer.Option("auto", "--method", "-m", help="auto | zero-shot | active | llm."),
     format: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP),
     id_column: str | None = typer.Option(None, "--id-column", help=ID_HELP),
@@ -38,33 +45,38 @@ def rank(
     llm_limit: int | None = typer.Option(
         None, "--llm-limit", help="LLM-check only the N best-ranked records."
     ),
-    restart: bool = typer.Option(False, "--restart", help="Ignore decisions already in --out."),
+    restart: bool = typer.Option(
+        False, "--restart", help="Ignore decisions already in --out (and its journal)."
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     config: Path | None = ConfigOption,
 ) -> None:
     """Rank records, check each criterion (with the supporting sentence) and suggest include/exclude/unsure.
 
-    Re-running with the same --out skips records already decided there (resume after an interruption).
+    Decisions are journalled in <out>.partial.jsonl as they are made; --out is replaced only once complete.
+    Re-running with the same --out resumes an interrupted run; labelled records are always decided afresh.
     """
-    from bioagent.triage import load_criteria, load_records, read_labels, triage
-    from bioagent.triage.output import ResumableWriter, read_decided
+    from bioagent.triage import load_criteria, load_records, triage
+    from bioagent.triage.output import ResumableWriter, journal_path, read_decided
+    from bioagent.triage.session import read_label_file
 
+    setup_logging()  # warnings such as a torn last line skipped on resume
     settings = load_settings(config)
     records = load_records(input, format, id_column)
     crit = load_criteria(criteria)
-    known = read_labels(labels, records) if labels else None
+    known = read_label_file(labels, records) if labels else {}
     done = {} if restart else read_decided(out)
-    done = {rid: d for rid, d in done.items() if records.get(rid) is not None}
+    done = {rid: d for rid, d in done.items() if records.get(rid) is not None and not _relabelled(d, known)}
     if done:
-        typer.echo(f"resuming: {len(done):,} of {len(records):,} records already decided in {out}", err=True)
+        source = journal_path(out) if journal_path(out).exists() else out
+        typer.echo(
+            f"resuming: {len(done):,} of {len(records):,} records already decided in {source}", err=True
+        )
     writer = ResumableWriter(out, records, list(done.values()))
-    try:
-        decisions = triage(
-            records, crit, labels=known, method=method, settings=settings, dense=dense, llm_limit=llm_limit,
-            done=done, on_decision=writer.append, progress=progress,
-        )  # fmt: skip
-    finally:
-        writer.close()
+    decisions = triage(
+        records, crit, labels=known, method=method, settings=settings, dense=dense, llm_limit=llm_limit,
+        done=done, on_decision=writer.append, progress=progress,
+    )  # fmt: skip
     writer.finish(decisions)
     counts = Counter(d.decision for d in decisions)
     typer.echo(
@@ -72,6 +84,11 @@ def rank(
         f"{counts['unsure']:,} unsure; {len(records.duplicate_of):,} duplicates (screened once), "
         f"{len(records.problems):,} without title/abstract"
     )
+
+
+def _relabelled(decision: TriageDecision, labels: Mapping[str, int]) -> bool:
+    """A kept decision that the labels of this run may change: the record is labelled now, or was then."""
+    return decision.record_id in labels or decision.model == "label"
 
 
 @triage_app.command("simulate")

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from bioagent.errors import BioagentError
 from bioagent.index.cache import EmbeddingCache, text_key
 from bioagent.index.dense import DenseStore, check_memory
 from bioagent.index.embedders import Embedder
@@ -24,6 +25,8 @@ from bioagent.index.manifest import (
     commit_manifest,
     new_data_dir,
     now_iso,
+    read_manifest,
+    writer_lock,
 )
 from bioagent.index.store import (
     CHUNKS_FILE,
@@ -60,15 +63,20 @@ def build_index(
     cache_dir: Path | None = None,
     progress: bool = False,
 ) -> Index:
-    """Write a new index for ``documents`` to ``out_dir`` (replacing any index there only once complete)."""
+    """Write a new index for ``documents`` to ``out_dir`` (replacing any index there only once complete).
+
+    Holds the folder's writer lock throughout: a build or addition already writing there makes this one fail at
+    once with a one-line :class:`BioagentError`.
+    """
     out_dir = Path(out_dir)
-    documents, chunks = prepare_chunks(documents, index_settings)
-    check_memory(len(chunks), embedder.dimension, index_settings)
-    vectors = embed_texts(embedder, chunks.texts, cache_dir=cache_dir, progress=progress)
-    dense = DenseStore.build(vectors, embedder.dimension, index_settings)
-    return _write(
-        out_dir, list(documents), chunks, dense, embedder, index_settings, retrieval, sources, progress
-    )
+    with writer_lock(out_dir):
+        documents, chunks = prepare_chunks(documents, index_settings)
+        check_memory(len(chunks), embedder.dimension, index_settings)
+        vectors = embed_texts(embedder, chunks.texts, cache_dir=cache_dir, progress=progress)
+        dense = DenseStore.build(vectors, embedder.dimension, index_settings)
+        return _write(
+            out_dir, list(documents), chunks, dense, embedder, index_settings, retrieval, sources, progress
+        )
 
 
 def prepare_chunks(
@@ -95,7 +103,24 @@ def add_documents(
     cache_dir: Path | None = None,
     progress: bool = False,
 ) -> tuple[Index, AddReport]:
-    """A new version of ``index`` with ``documents`` added; ids already present are skipped and reported."""
+    """A new version of ``index`` with ``documents`` added; ids already present are skipped and reported.
+
+    Holds the folder's writer lock throughout, and refuses an ``index`` that is no longer the folder's current
+    version (another writer committed since it was loaded), so that no writer's documents are lost.
+    """
+    with writer_lock(index.path):
+        _require_current(index)
+        return _add(index, documents, index_settings, sources, cache_dir, progress)
+
+
+def _add(
+    index: Index,
+    documents: Sequence[Document],
+    index_settings: IndexSettings,
+    sources: Sequence[SourceInfo],
+    cache_dir: Path | None,
+    progress: bool,
+) -> tuple[Index, AddReport]:
     fresh, duplicates = _unique(documents, existing={d.id for d in index.documents})
     all_documents = index.documents + fresh
     chunk_docs, rows = _chunk(fresh, index_settings, first_row=len(index.documents))
@@ -172,7 +197,7 @@ def _write(
     created_at: str | None = None,
     build: dict[str, str | int] | None = None,
 ) -> Index:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write a new data folder and commit it; call with the writer lock of ``out_dir`` held."""
     data_dir = new_data_dir(out_dir)
     try:
         write_documents_file(data_dir / DOCUMENTS_FILE, documents)
@@ -207,6 +232,15 @@ def _write(
         shutil.rmtree(data_dir, ignore_errors=True)
         raise
     return Index(out_dir, manifest, documents, chunks, embedder, dense, lexical, retrieval)
+
+
+def _require_current(index: Index) -> None:
+    current = read_manifest(index.path).data_dir
+    if current != index.manifest.data_dir:
+        raise BioagentError(
+            f"index {index.path} changed since it was loaded (another writer committed a new version); "
+            "load it again and repeat the addition"
+        )
 
 
 def _chunk(

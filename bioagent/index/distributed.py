@@ -33,7 +33,7 @@ from bioagent.index.builder import _write, prepare_chunks
 from bioagent.index.cache import text_key
 from bioagent.index.dense import DenseStore, check_memory, faiss_module
 from bioagent.index.embedders import Embedder, load_embedder
-from bioagent.index.manifest import EmbedderInfo, SourceInfo, sha256_file
+from bioagent.index.manifest import EmbedderInfo, SourceInfo, sha256_file, writer_lock
 from bioagent.index.ray_engine import embedded_shards, ray_connection, root_cause
 from bioagent.index.store import Index
 from bioagent.settings import IndexSettings, Settings
@@ -77,43 +77,47 @@ def build_index_distributed(
     """Build the index for ``documents`` with Ray (``settings.distributed``), resuming from finished shards.
 
     ``embedder`` (optional, must pickle) is sent to every actor; by default each actor loads the configured one.
+    Holds the folder's writer lock throughout (its ``.shards`` too), like the single-process build.
     """
     out_dir = Path(out_dir)
-    distributed = settings.distributed
-    documents, chunks = prepare_chunks(documents, settings.index)
-    local = embedder or load_embedder(settings.embedding, settings.cache_dir)  # loads no model until used
-    shards = plan_shards(chunks.texts, distributed.shard_size)
-    folder = ShardFolder(out_dir / SHARD_DIR, local.name)
-    vectors = VectorTable(len(chunks), settings.index)
-    for shard in shards:
-        found = folder.read(shard)
-        if found is not None:
-            vectors.put(shard, found)
-    todo = [shard for shard in shards if shard.number not in vectors.filled]
-    if todo:
-        logger.info("embedding %d of %d shards (%d reused)", len(todo), len(shards), len(shards) - len(todo))
-        _embed_missing(todo, chunks.texts, settings, embedder, folder, vectors, progress)
-    matrix = vectors.complete(shards, folder.path) if shards else _no_vectors(local)
-    folder.prune(len(shards))
-    dense = DenseStore.build(matrix, matrix.shape[1], settings.index)
-    build: dict[str, str | int] = {
-        "engine": "ray",
-        "workers": distributed.num_workers,
-        "shards": len(shards),
-        "shard_size": distributed.shard_size,
-    }
-    return _write(
-        out_dir,
-        documents,
-        chunks,
-        dense,
-        local,
-        settings.index,
-        settings.retrieval,
-        sources,
-        progress,
-        build=build,
-    )
+    with writer_lock(out_dir):
+        distributed = settings.distributed
+        documents, chunks = prepare_chunks(documents, settings.index)
+        local = embedder or load_embedder(settings.embedding, settings.cache_dir)  # loads no model until used
+        shards = plan_shards(chunks.texts, distributed.shard_size)
+        folder = ShardFolder(out_dir / SHARD_DIR, local.name)
+        vectors = VectorTable(len(chunks), settings.index)
+        for shard in shards:
+            found = folder.read(shard)
+            if found is not None:
+                vectors.put(shard, found)
+        todo = [shard for shard in shards if shard.number not in vectors.filled]
+        if todo:
+            logger.info(
+                "embedding %d of %d shards (%d reused)", len(todo), len(shards), len(shards) - len(todo)
+            )
+            _embed_missing(todo, chunks.texts, settings, embedder, folder, vectors, progress)
+        matrix = vectors.complete(shards, folder.path) if shards else _no_vectors(local)
+        folder.prune(len(shards))
+        dense = DenseStore.build(matrix, matrix.shape[1], settings.index)
+        build: dict[str, str | int] = {
+            "engine": "ray",
+            "workers": distributed.num_workers,
+            "shards": len(shards),
+            "shard_size": distributed.shard_size,
+        }
+        return _write(
+            out_dir,
+            documents,
+            chunks,
+            dense,
+            local,
+            settings.index,
+            settings.retrieval,
+            sources,
+            progress,
+            build=build,
+        )
 
 
 def plan_shards(texts: Sequence[str], shard_size: int) -> list[Shard]:

@@ -1,12 +1,19 @@
-"""The index folder's manifest, and atomic switching between versions of the index data.
+"""The index folder's manifest, its writer lock, and durable switching between versions of the index data.
 
 Layout of an index folder::
 
     <index>/manifest.json        the only file read first; names the current data folder
     <index>/data-<stamp>/        documents.jsonl, chunks.jsonl, dense.faiss, bm25/
+    <index>/.write.lock          held (flock) by the one process writing the folder; .write.owner names it
 
-A build or update writes a new ``data-*`` folder completely, then replaces ``manifest.json`` with
-``os.replace`` (atomic on POSIX). A crash at any point leaves the previous manifest and its data intact.
+A build or update holds the writer lock from start to end (a second writer is refused at once), writes a new
+``data-*`` folder completely and syncs it to disk, then replaces ``manifest.json`` with ``os.replace`` (atomic on
+POSIX) and syncs the folder. Only then are superseded data folders, and those left by crashed writers, removed.
+A crash at any point leaves the previous manifest and its data intact. Readers take no lock.
+
+An index folder is trusted like code: FAISS and BM25 files are parsed by native readers that are not hardened
+against crafted input. The checks here (data folder name, exactly the listed files, their checksums) catch damage
+and mistakes, not a determined attacker who can write the folder (and so the manifest) too.
 """
 
 from __future__ import annotations
@@ -14,17 +21,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from filelock import FileLock, Timeout
 from pydantic import BaseModel, Field, ValidationError
 
-from bioagent.errors import IndexLoadError
+from bioagent.errors import BioagentError, IndexLoadError
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_VERSION = 1
+LOCK_NAME = ".write.lock"
+OWNER_NAME = ".write.owner"
+DATA_DIR_NAME = re.compile(r"data-[A-Za-z0-9_-]+")
 
 
 class EmbedderInfo(BaseModel):
@@ -84,6 +98,7 @@ def new_data_dir(index_dir: Path) -> Path:
 
 
 def read_manifest(index_dir: Path) -> Manifest:
+    """The manifest of ``index_dir``, refused if missing, corrupt, too new or naming a data folder elsewhere."""
     path = index_dir / MANIFEST_NAME
     if not index_dir.is_dir():
         raise IndexLoadError(f"index folder {index_dir} does not exist; build it with `bioagent index build`")
@@ -92,23 +107,51 @@ def read_manifest(index_dir: Path) -> Manifest:
     try:
         manifest = Manifest.model_validate_json(path.read_text(encoding="utf-8"))
     except (ValidationError, ValueError, UnicodeDecodeError) as exc:
-        raise IndexLoadError(f"{path} is corrupt ({_first_line(exc)}); rebuild the index") from exc
+        raise IndexLoadError(f"{path} is corrupt ({first_line(exc)}); rebuild the index") from exc
     if manifest.format_version > FORMAT_VERSION:
         raise IndexLoadError(
             f"{path} has format {manifest.format_version}; this bioagent reads up to {FORMAT_VERSION}"
         )
+    if not DATA_DIR_NAME.fullmatch(manifest.data_dir):
+        raise IndexLoadError(
+            f"{path} names the data folder {manifest.data_dir!r}, which is not a data-* folder inside the index; "
+            "refusing it (rebuild the index)"
+        )
     return manifest
 
 
+def check_data_files(index_dir: Path, manifest: Manifest) -> Path:
+    """The manifest's data folder, refused unless it holds exactly the files the manifest lists (no links)."""
+    data_dir = index_dir / manifest.data_dir
+    if data_dir.is_symlink() or not data_dir.is_dir():
+        raise IndexLoadError(f"index data folder {data_dir} is missing; rebuild the index")
+    if not manifest.checksums:
+        raise IndexLoadError(
+            f"{index_dir / MANIFEST_NAME} lists no checksums for its data files; refusing to load it unverified "
+            "(rebuild the index)"
+        )
+    entries = list(data_dir.rglob("*"))
+    if links := sorted(str(path.relative_to(data_dir)) for path in entries if path.is_symlink()):
+        raise IndexLoadError(f"index data folder {data_dir} holds a link ({links[0]}); rebuild the index")
+    present = {str(path.relative_to(data_dir)) for path in entries if not path.is_dir()}
+    if missing := sorted(set(manifest.checksums) - present):
+        raise IndexLoadError(f"index file {data_dir / missing[0]} is missing; rebuild the index")
+    if unlisted := sorted(present - set(manifest.checksums)):
+        raise IndexLoadError(
+            f"index file {data_dir / unlisted[0]} is not listed in the manifest; refusing to load it "
+            "(remove the file or rebuild the index)"
+        )
+    return data_dir
+
+
 def verify_checksums(index_dir: Path, manifest: Manifest) -> None:
-    """Refuse data files that are missing or differ from what the manifest recorded."""
+    """Refuse data files that differ from what the manifest recorded (run :func:`check_data_files` first)."""
     data_dir = index_dir / manifest.data_dir
     for name, expected in manifest.checksums.items():
-        path = data_dir / name
-        if not path.is_file():
-            raise IndexLoadError(f"index file {path} is missing; rebuild the index")
-        if sha256_file(path) != expected:
-            raise IndexLoadError(f"index file {path} does not match its checksum; rebuild the index")
+        if sha256_file(data_dir / name) != expected:
+            raise IndexLoadError(
+                f"index file {data_dir / name} does not match its checksum; rebuild the index"
+            )
 
 
 def checksum_files(data_dir: Path) -> dict[str, str]:
@@ -119,16 +162,57 @@ def checksum_files(data_dir: Path) -> dict[str, str]:
     }
 
 
+@contextmanager
+def writer_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the exclusive writer lock of ``index_dir`` (created if needed); refused at once if another process or
+    thread holds it. The kernel releases the lock of a process that dies, so a crashed writer blocks no one."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(index_dir / LOCK_NAME)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise BioagentError(
+            f"index {index_dir} is being written by {_lock_owner(index_dir)}; try again when it finishes"
+        ) from None
+    try:
+        (index_dir / OWNER_NAME).write_text(f"{os.getpid()} {now_iso()}\n", encoding="utf-8")
+        yield
+    finally:
+        lock.release()
+
+
 def commit_manifest(index_dir: Path, manifest: Manifest) -> None:
-    """Atomically make ``manifest`` (and its data folder) current, then remove superseded data folders."""
+    """Durably make ``manifest`` (and its data folder) current, then remove every other data folder.
+
+    Call with :func:`writer_lock` held: the data is synced before the manifest names it, and nothing is removed
+    before the new manifest is on disk, so a crash at any step leaves a loadable index.
+    """
+    _sync_tree(index_dir / manifest.data_dir)
     temporary = index_dir / f".{MANIFEST_NAME}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(manifest.model_dump(), indent=2), encoding="utf-8")
-    with temporary.open("rb") as handle:
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(manifest.model_dump(), indent=2))
+        handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, index_dir / MANIFEST_NAME)
+    _fsync_dir(index_dir)
     for stale in index_dir.glob("data-*"):
         if stale.name != manifest.data_dir:
             shutil.rmtree(stale, ignore_errors=True)
+    for leftover in index_dir.glob(f".{MANIFEST_NAME}.*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
+def _sync_tree(folder: Path) -> None:
+    """fsync every file under ``folder``, then every folder from the deepest up (``folder`` and its parent too)."""
+    folders = [folder]
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir():
+            folders.append(path)
+        else:
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+    for path in [*reversed(folders), folder.parent]:
+        _fsync_dir(path)
 
 
 def sha256_file(path: Path) -> str:
@@ -139,5 +223,26 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _first_line(exc: Exception) -> str:
+def _fsync_dir(path: Path) -> None:
+    """Make a folder's entries (files created, renamed or replaced in it) durable; a no-op off POSIX."""
+    if os.name != "posix":
+        return
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _lock_owner(index_dir: Path) -> str:
+    """'pid N (started at T)' from the owner file of ``index_dir``'s writer lock, or 'another process'."""
+    try:
+        pid, started = (index_dir / OWNER_NAME).read_text(encoding="utf-8").split()
+    except (OSError, ValueError):
+        return "another process"
+    return f"pid {pid} (started at {started})"
+
+
+def first_line(exc: Exception) -> str:
+    """The first line of an error's message (pydantic and FAISS messages run to several)."""
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

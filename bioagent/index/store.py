@@ -11,7 +11,7 @@ from bioagent.errors import IndexLoadError
 from bioagent.index.dense import DenseStore
 from bioagent.index.embedders import Embedder
 from bioagent.index.lexical import LexicalStore
-from bioagent.index.manifest import Manifest, read_manifest, verify_checksums
+from bioagent.index.manifest import Manifest, check_data_files, first_line, read_manifest, verify_checksums
 from bioagent.index.search import Ranker
 from bioagent.settings import IndexSettings, RetrievalSettings
 from bioagent.types import Document, Hit, SearchMode
@@ -20,6 +20,7 @@ DOCUMENTS_FILE = "documents.jsonl"
 CHUNKS_FILE = "chunks.jsonl"
 DENSE_FILE = "dense.faiss"
 LEXICAL_DIR = "bm25"
+LOAD_ATTEMPTS = 3  # a reader retries when writers commit (and remove its version) while it reads
 
 
 @dataclass
@@ -137,25 +138,51 @@ def load_index(
     verify: bool = True,
     mmap: bool = False,
 ) -> Index:
-    """Open an index folder, refusing one built with a different embedder or with damaged files."""
+    """Open an index folder, refusing one built with a different embedder or with damaged or unlisted files.
+
+    Takes no lock: if a writer commits (and removes the version being read) meanwhile, the new version is read.
+    An index folder is trusted like code (see :mod:`bioagent.index.manifest`); ``verify=False`` skips only the
+    checksums, not the check that the data folder holds exactly the files its manifest lists.
+    """
     path = Path(path)
     manifest = read_manifest(path)
+    for _ in range(LOAD_ATTEMPTS - 1):
+        try:
+            return _load_version(path, manifest, embedder, index_settings, retrieval, verify, mmap)
+        except IndexLoadError:
+            current = read_manifest(path)
+            if current.data_dir == manifest.data_dir:
+                raise
+            manifest = current
+    return _load_version(path, manifest, embedder, index_settings, retrieval, verify, mmap)
+
+
+def _load_version(
+    path: Path,
+    manifest: Manifest,
+    embedder: Embedder,
+    index_settings: IndexSettings,
+    retrieval: RetrievalSettings,
+    verify: bool,
+    mmap: bool,
+) -> Index:
+    """The index version that ``manifest`` names."""
     if manifest.embedder.name != embedder.name:
         raise IndexLoadError(
             f"index {path} was built with embedder '{manifest.embedder.name}', but the configured embedder is "
             f"'{embedder.name}'. Set embedding.model (BIOAGENT_EMBEDDING__MODEL) to the index's embedder, "
             "or rebuild the index."
         )
+    data = check_data_files(path, manifest)
     if verify:
         verify_checksums(path, manifest)
-    data = path / manifest.data_dir
     try:
         documents = read_documents_file(data / DOCUMENTS_FILE)
         chunks = read_chunks_file(data / CHUNKS_FILE, documents)
         dense = DenseStore.load(data / DENSE_FILE, index_settings, mmap=mmap)
         lexical = LexicalStore.load(data / LEXICAL_DIR)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        raise IndexLoadError(f"index {path} cannot be read ({exc}); rebuild it") from exc
+    except (OSError, ValueError, LookupError, RuntimeError) as exc:
+        raise IndexLoadError(f"index {path} cannot be read ({first_line(exc)}); rebuild it") from exc
     if not len(chunks) == dense.size == lexical.size:
         raise IndexLoadError(
             f"index {path} is inconsistent: {len(chunks)} chunks, {dense.size} vectors, {lexical.size} BM25 rows"

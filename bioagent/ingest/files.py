@@ -1,4 +1,9 @@
-"""Opening input files: path checks, transparent gzip and xz, forgiving text decoding, and byte progress bars."""
+"""Opening input files: path checks, transparent gzip and xz, forgiving text decoding, and byte progress bars.
+
+Two limits keep a hostile or broken input from exhausting memory: a compressed file may decompress to at most
+:data:`MAX_EXPANSION` times its size (at least :data:`MIN_DECOMPRESSED_LIMIT`) before reading stops with an
+:class:`IngestError`, and parsers hold at most :data:`MAX_RECORD_CHARS` characters of one record or line.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import gzip
 import io
 import lzma
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +28,13 @@ GZIP_MAGIC = b"\x1f\x8b"
 XZ_MAGIC = b"\xfd7zXZ\x00"
 COMPRESSED_SUFFIXES = (".gz", ".xz")
 _FALLBACK_ERRORS = "bioagent-cp1252"
+_READ_BUFFER = 1 << 20
+#: A compressed input may decompress to this many times its size (real gzip/xz data: 2-10x; bombs: ~1000x) ...
+MAX_EXPANSION = 20
+#: ... or to this many bytes, whichever is more (room for small files that compress unusually well).
+MIN_DECOMPRESSED_LIMIT = 256 << 20
+#: The most characters of one record (or line) a parser holds; a longer one is skipped and reported.
+MAX_RECORD_CHARS = 64 << 20
 
 #: What a parser yields per record: a document, or the error that made the record unreadable.
 Record = Document | IngestError
@@ -70,11 +82,40 @@ def open_binary(path: Path, progress: bool = False) -> Iterator[IO[bytes]]:
         if progress:
             raw = stack.enter_context(_progress(raw, path))
         if magic.startswith(GZIP_MAGIC):
-            yield stack.enter_context(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
+            yield _capped(stack.enter_context(gzip.GzipFile(fileobj=raw)), path)  # type: ignore[arg-type]
         elif magic == XZ_MAGIC:
-            yield stack.enter_context(lzma.LZMAFile(raw))
+            yield _capped(stack.enter_context(lzma.LZMAFile(raw)), path)
         else:
             yield raw
+
+
+def decompressed_limit(compressed_bytes: int) -> int:
+    """The most bytes a compressed file of this size may decompress to."""
+    return max(MIN_DECOMPRESSED_LIMIT, MAX_EXPANSION * compressed_bytes)
+
+
+def _capped(stream: IO[bytes], path: Path) -> IO[bytes]:
+    """``stream`` (decompressed data), raising IngestError once it yields more than ``decompressed_limit``."""
+    limit = decompressed_limit(path.stat().st_size)
+    total = 0
+
+    def count(size: int) -> None:
+        nonlocal total
+        total += size
+        if total > limit:
+            raise IngestError(
+                path,
+                f"decompresses to more than {_size_text(limit)}; refusing (a compression bomb?). The limit is "
+                f"{MAX_EXPANSION}x the compressed size, at least {_size_text(MIN_DECOMPRESSED_LIMIT)}: "
+                "decompress a genuine file yourself and read the plain copy",
+            )
+
+    return io.BufferedReader(_CountingReader(stream, count), _READ_BUFFER)
+
+
+def _size_text(size: int) -> str:
+    """'256 MiB', '1.5 GiB'."""
+    return f"{size / (1 << 30):.3g} GiB" if size >= 1 << 30 else f"{size / (1 << 20):.3g} MiB"
 
 
 def format_suffix(path: Path) -> str:
@@ -109,19 +150,61 @@ def _progress(raw: IO[bytes], path: Path) -> Iterator[IO[bytes]]:
     from tqdm.auto import tqdm
 
     with tqdm(total=path.stat().st_size, desc=path.name, unit="B", unit_scale=True, leave=False) as bar:
-        yield io.BufferedReader(_ProgressReader(raw, bar))
+        yield io.BufferedReader(_CountingReader(raw, bar.update))
 
 
-class _ProgressReader(io.RawIOBase):
-    def __init__(self, raw: IO[bytes], bar: Any) -> None:
-        self._raw = raw
-        self._bar = bar
+class _CountingReader(io.RawIOBase):
+    """A raw reader over ``inner`` that reports the size of every read to ``on_read`` (which may raise)."""
+
+    def __init__(self, inner: IO[bytes], on_read: Callable[[int], object]) -> None:
+        self._inner = inner
+        self._on_read = on_read
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(len(buffer))
+        data = self._inner.read(len(buffer))
         buffer[: len(data)] = data
-        self._bar.update(len(data))
+        self._on_read(len(data))
         return len(data)
+
+
+class RecordTooLarge(ValueError):
+    """A line or record longer than :data:`MAX_RECORD_CHARS`; its text was skipped."""
+
+
+class BoundedLines:
+    """The lines of a text stream, none held longer than ``limit`` characters: a longer line raises
+    :class:`RecordTooLarge` (its rest is skipped) and iteration goes on with the next line."""
+
+    def __init__(self, stream: IO[str], limit: int = MAX_RECORD_CHARS) -> None:
+        self._stream = stream
+        self._limit = limit
+        self.number = 0  # lines read so far, overlong ones included
+
+    def __iter__(self) -> BoundedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._stream.readline(self._limit + 1)
+        if not line:
+            raise StopIteration
+        self.number += 1
+        if len(line) <= self._limit:
+            return line
+        while line and not line.endswith(("\n", "\r")):
+            line = self._stream.readline(self._limit)
+        raise RecordTooLarge(f"line {self.number} is longer than {self._limit:,} characters; skipped it")
+
+
+def iter_lines(stream: IO[str]) -> Iterator[str | RecordTooLarge]:
+    """The lines of ``stream`` (see :class:`BoundedLines`), with a :class:`RecordTooLarge` for each overlong one."""
+    lines = BoundedLines(stream)
+    while True:
+        try:
+            yield next(lines)
+        except StopIteration:
+            return
+        except RecordTooLarge as exc:
+            yield exc

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from bioagent.errors import IngestError, require
-from bioagent.ingest.files import ReadOptions, Record, open_text, read_head
+from bioagent.ingest.files import (
+    MAX_RECORD_CHARS,
+    ReadOptions,
+    Record,
+    RecordTooLarge,
+    iter_lines,
+    open_text,
+    read_head,
+)
+from bioagent.ingest.jsonstream import JsonStreamError, iter_json_members
 from bioagent.ingest.xmlrecords import element_text, iter_xml_records, root_element
 from bioagent.types import Document
 
 _YEAR = re.compile(r"\b(1[6-9]\d\d|20\d\d)\b")
 _RECORD_TAGS = {"PubmedArticleSet": "PubmedArticle", "MedlineCitationSet": "MedlineCitation"}
-_RIS_END = re.compile(r"^ER  -.*$", re.M)
+_RIS_END = "ER  -"
 
 
 def parse_pubmed_xml(path: Path, options: ReadOptions) -> Iterator[Record]:
@@ -151,32 +159,34 @@ def _mesh_descriptor(term: str) -> str:
 
 
 def parse_pubmedqa(path: Path, options: ReadOptions) -> Iterator[Record]:
-    """PubMedQA ``ori_pqal.json``: one document per PMID whose text is the abstract's context sections."""
+    """PubMedQA ``ori_pqal.json``: one document per PMID whose text is the abstract's context sections (read
+    member by member; where the JSON breaks off, the records before are kept and the broken one is named)."""
+    number = 0
     with open_text(path, options.progress) as stream:
         try:
-            data = json.load(stream)
-        except json.JSONDecodeError as exc:
-            raise IngestError(path, f"not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise IngestError(path, "PubMedQA JSON must map PMIDs to records")
-    for number, (pmid, item) in enumerate(data.items(), start=1):
-        contexts = item.get("CONTEXTS") if isinstance(item, dict) else None
-        if not isinstance(contexts, list) or not contexts:
-            yield IngestError(path, f"PMID {pmid} has no CONTEXTS list", number)
-            continue
-        labels = item.get("LABELS") or []
-        sections = [
-            f"{label}: {text}" if label else str(text) for label, text in _zip_labels(labels, contexts)
-        ]
-        year = _YEAR.search(str(item.get("YEAR", "")))
-        metadata = {
-            "pmid": str(pmid),
-            "dataset": "pubmedqa",
-            "question": item.get("QUESTION", ""),
-            "year": int(year.group(1)) if year else None,
-            "mesh": list(item.get("MESHES") or []),
-        }
-        yield Document(id=str(pmid), text=" ".join(sections), source="pubmed", metadata=_compact(metadata))
+            for number, (pmid, item) in enumerate(iter_json_members(stream), start=1):
+                if pmid is None:
+                    raise IngestError(path, "PubMedQA JSON must map PMIDs to records")
+                yield _pubmedqa_document(pmid, item, path, number)
+        except JsonStreamError as exc:
+            yield IngestError(path, str(exc), number + 1)
+
+
+def _pubmedqa_document(pmid: str, item: Any, path: Path, number: int) -> Record:
+    contexts = item.get("CONTEXTS") if isinstance(item, dict) else None
+    if not isinstance(contexts, list) or not contexts:
+        return IngestError(path, f"PMID {pmid} has no CONTEXTS list", number)
+    labels = item.get("LABELS") or []
+    sections = [f"{label}: {text}" if label else str(text) for label, text in _zip_labels(labels, contexts)]
+    year = _YEAR.search(str(item.get("YEAR", "")))
+    metadata = {
+        "pmid": pmid,
+        "dataset": "pubmedqa",
+        "question": item.get("QUESTION", ""),
+        "year": int(year.group(1)) if year else None,
+        "mesh": list(item.get("MESHES") or []),
+    }
+    return Document(id=pmid, text=" ".join(sections), source="pubmed", metadata=_compact(metadata))
 
 
 def _zip_labels(labels: list[Any], contexts: list[Any]) -> Iterator[tuple[str, str]]:
@@ -186,27 +196,49 @@ def _zip_labels(labels: list[Any], contexts: list[Any]) -> Iterator[tuple[str, s
 
 
 def parse_ris(path: Path, options: ReadOptions) -> Iterator[Record]:
-    """RIS reference files (EndNote, Zotero, Scopus exports), read with rispy record by record."""
+    """RIS reference files (EndNote, Zotero, Scopus exports), streamed and read with rispy record by record."""
     rispy = require("rispy", "rispy", "triage", "Reading RIS files")
     with open_text(path, options.progress) as stream:
-        text = stream.read()
-    blocks = _RIS_END.split(text)
-    for number, block in enumerate(blocks, start=1):
-        if not block.strip():
-            continue
-        if number == len(blocks):
-            yield IngestError(path, "record is not closed by an 'ER  -' line", number)
-            continue
-        try:
-            entries = rispy.loads(block + "\nER  - \n")  # type: ignore[attr-defined]
-        except Exception as exc:  # rispy raises bare exceptions on malformed tags
-            yield IngestError(path, f"malformed RIS record: {exc}", number)
-            continue
-        yield (
-            _ris_document(entries[0], path, number)
-            if entries
-            else IngestError(path, "no 'TY  -' line", number)
-        )
+        for number, block in enumerate(_ris_blocks(stream), start=1):
+            if block.problem:
+                yield IngestError(path, block.problem, number)
+                continue
+            if not block.text.strip():
+                continue
+            try:
+                entries = rispy.loads(block.text + "\nER  - \n")  # type: ignore[attr-defined]
+            except Exception as exc:  # rispy raises bare exceptions on malformed tags
+                yield IngestError(path, f"malformed RIS record: {exc}", number)
+                continue
+            yield (
+                _ris_document(entries[0], path, number)
+                if entries
+                else IngestError(path, "no 'TY  -' line", number)
+            )
+
+
+class _RisBlock(NamedTuple):
+    """The lines of one RIS record before its ``ER  -`` line, or why the record cannot be read."""
+
+    text: str
+    problem: str = ""
+
+
+def _ris_blocks(stream: IO[str]) -> Iterator[_RisBlock]:
+    """The records of a RIS stream, each held only up to :data:`MAX_RECORD_CHARS` characters."""
+    lines: list[str] = []
+    size, problem = 0, ""
+    for line in iter_lines(stream):
+        if isinstance(line, str) and line.startswith(_RIS_END):
+            yield _RisBlock("".join(lines), problem)
+            lines, size, problem = [], 0, ""
+        elif isinstance(line, RecordTooLarge) or size + len(line) > MAX_RECORD_CHARS:
+            lines, problem = [], f"record is longer than {MAX_RECORD_CHARS:,} characters; skipped it"
+        elif not problem:
+            lines.append(line)
+            size += len(line)
+    if problem or any(line.strip() for line in lines):
+        yield _RisBlock("", problem or "record is not closed by an 'ER  -' line")
 
 
 def _ris_document(entry: dict[str, Any], path: Path, number: int) -> Record:

@@ -1,10 +1,12 @@
 """Live sources: PubMed through NCBI E-utilities and the UniProt REST API, over plain HTTP with timeouts.
 
 Both clients take an injectable transport (``(url, timeout_s) -> HttpResponse``), so tests run offline on
-recorded responses. Every request has a timeout (``timeout_s`` in the settings); requests to NCBI are spaced
-by a rate limiter (3 requests/s, 10 with an API key) and carry ``tool``, ``email`` and ``api_key``. Timeouts,
-connection errors, HTTP 429 and 5xx are retried with backoff, honouring ``Retry-After``; what still fails, or
-answers with something other than the expected XML/JSON, raises :class:`~bioagent.errors.IngestError`.
+recorded responses. Every request has a timeout (``timeout_s`` in the settings); requests are spaced by a rate
+limiter (NCBI: 3 requests/s, 10 with an API key; UniProt: ``uniprot.requests_per_second``), and those to NCBI
+carry ``tool``, ``email`` and ``api_key``. Timeouts, connection errors, HTTP 429 and 5xx are retried with
+backoff, honouring ``Retry-After``; what still fails, or answers with something other than the expected XML/JSON,
+raises :class:`~bioagent.errors.IngestError`, whose message quotes at most 200 characters of the response with
+keys, emails and URL credentials shown as ``***`` (a server may echo the request).
 ``reachable()`` tells within a few seconds whether a service can be used at all.
 """
 
@@ -31,6 +33,7 @@ from bioagent.ingest.literature import pubmed_documents
 from bioagent.ingest.uniprot import ACCESSION
 from bioagent.ingest.uniprot_xml import json_entry_document
 from bioagent.ingest.xmlrecords import root_element
+from bioagent.redact import redact
 from bioagent.settings import NCBISettings, UniProtSettings
 from bioagent.types import Document
 
@@ -97,11 +100,12 @@ def send_with_retries(
     limiter: RateLimiter | None = None,
     backoff_s: float = 1.0,
     target: str = "the service",
+    secrets: Iterable[str] = (),
 ) -> HttpResponse:
     """Call ``send`` until it succeeds; retry 429/5xx, timeouts and connection errors up to ``max_retries`` times.
 
-    What still fails raises IngestError, e.g. ``"<where>: HTTP 503 after 5 tries: …"`` or
-    ``"<where>: cannot reach <target>: timed out after 20 s (5 tries)"``.
+    What still fails raises IngestError, e.g. ``"<where>: HTTP 503 after 5 tries: …"`` (the body's start, with
+    ``secrets`` hidden) or ``"<where>: cannot reach <target>: timed out after 20 s (5 tries)"``.
     """
     for attempt in range(max_retries + 1):
         if limiter is not None:
@@ -119,7 +123,7 @@ def send_with_retries(
             return response
         if response.status not in RETRY_STATUSES or attempt == max_retries:
             tries = f" after {attempt + 1} tries" if attempt else ""
-            raise IngestError(where, f"HTTP {response.status}{tries}: {_snippet(response.body)}")
+            raise IngestError(where, f"HTTP {response.status}{tries}: {_snippet(response.body, secrets)}")
         delay = _retry_after(response.header("Retry-After"))
         sleep(delay if delay is not None else min(backoff_s * 2**attempt, MAX_RETRY_WAIT_S))
     raise AssertionError("unreachable")  # pragma: no cover
@@ -139,8 +143,10 @@ def _retry_after(value: str) -> float | None:
     return min(max(when.timestamp() - time.time(), 0.0), MAX_RETRY_WAIT_S)
 
 
-def _snippet(body: bytes) -> str:
-    return " ".join(body[:200].decode("utf-8", errors="replace").split()) or "(empty body)"
+def _snippet(body: bytes, secrets: Iterable[str] = ()) -> str:
+    """The start of a response body on one line, with secrets (and anything key-like) shown as ``***``."""
+    text = " ".join(body[:200].decode("utf-8", errors="replace").split())
+    return redact(text, secrets) or "(empty body)"
 
 
 def _failure(call: Callable[[], object]) -> str | None:
@@ -189,6 +195,8 @@ class PubMedClient:
         self._transport = transport
         self._sleep = sleep
         self.limiter = RateLimiter(10.0 if settings.api_key else 3.0, clock=clock, sleep=sleep)
+        key = settings.api_key.get_secret_value() if settings.api_key else ""
+        self._secrets = tuple(value for value in (key, settings.email) if value)
 
     @property
     def base_url(self) -> str:
@@ -208,7 +216,9 @@ class PubMedClient:
             body = self._call("efetch", {"db": "pubmed", "id": batch, "retmode": "xml"})
             text = body.decode("utf-8", errors="replace")
             if root_element(text[:4096])[0] != "PubmedArticleSet":
-                raise IngestError("PubMed efetch", f"unexpected response (not PubMed XML): {_snippet(body)}")
+                raise IngestError(
+                    "PubMed efetch", f"unexpected response (not PubMed XML): {_snippet(body, self._secrets)}"
+                )
             for record in pubmed_documents(io.StringIO(text), "PubmedArticle", "PubMed efetch"):
                 if isinstance(record, IngestError):
                     log.warning("skipped a PubMed record: %s", record)
@@ -228,11 +238,15 @@ class PubMedClient:
         try:
             root = ET.fromstring(body)
         except ET.ParseError as exc:
-            raise IngestError("PubMed esearch", f"unreadable response ({exc}): {_snippet(body)}") from exc
+            raise IngestError(
+                "PubMed esearch", f"unreadable response ({exc}): {_snippet(body, self._secrets)}"
+            ) from exc
         if root.tag != "eSearchResult":
-            raise IngestError("PubMed esearch", f"unexpected response <{root.tag}>: {_snippet(body)}")
+            raise IngestError(
+                "PubMed esearch", f"unexpected response <{root.tag}>: {_snippet(body, self._secrets)}"
+            )
         if (error := root.findtext("ERROR")) is not None:
-            raise IngestError("PubMed esearch", f"query '{query}' failed: {error}")
+            raise IngestError("PubMed esearch", f"query '{query}' failed: {redact(error, self._secrets)}")
         return [node.text.strip() for node in root.iterfind("IdList/Id") if node.text]
 
     def _call(
@@ -243,10 +257,11 @@ class PubMedClient:
         timeout_s: float | None = None,
         max_retries: int | None = None,
     ) -> bytes:
+        api_key = self.settings.api_key
         identity = {
             "tool": self.settings.tool,
             "email": self.settings.email,
-            "api_key": self.settings.api_key,
+            "api_key": api_key.get_secret_value() if api_key else None,
         }
         query = urlencode({**params, **{key: value for key, value in identity.items() if value}})
         url = f"{self.base_url}/{utility}.fcgi?{query}"
@@ -257,7 +272,8 @@ class PubMedClient:
             max_retries=self.settings.max_retries if max_retries is None else max_retries,
             sleep=self._sleep,
             limiter=self.limiter,
-            target=f"PubMed at {self.base_url}",  # not the URL: it may carry the API key
+            target=f"PubMed at {redact(self.base_url)}",  # not the URL: it may carry the API key
+            secrets=self._secrets,
         )
         return response.body
 
@@ -271,10 +287,12 @@ class UniProtClient:
         *,
         transport: HttpTransport = urllib_transport,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self._transport = transport
         self._sleep = sleep
+        self.limiter = RateLimiter(settings.requests_per_second, clock=clock, sleep=sleep)
 
     @property
     def base_url(self) -> str:
@@ -341,10 +359,11 @@ class UniProtClient:
         timeout = self.settings.timeout_s if timeout_s is None else timeout_s
         return send_with_retries(
             lambda: self._transport(url, timeout),
-            where=url,
+            where=redact(url),
             max_retries=self.settings.max_retries if max_retries is None else max_retries,
             sleep=self._sleep,
-            target=f"UniProt at {self.base_url}",
+            limiter=self.limiter,
+            target=f"UniProt at {redact(self.base_url)}",
         )
 
 
@@ -353,7 +372,7 @@ def _json_object(response: HttpResponse, url: str) -> dict[str, Any]:
     try:
         data = json.loads(response.body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IngestError(url, f"response is not JSON ({exc}): {_snippet(response.body)}") from exc
+        raise IngestError(redact(url), f"response is not JSON ({exc}): {_snippet(response.body)}") from exc
     if not isinstance(data, dict):
-        raise IngestError(url, f"unexpected JSON response: {_snippet(response.body)}")
+        raise IngestError(redact(url), f"unexpected JSON response: {_snippet(response.body)}")
     return data

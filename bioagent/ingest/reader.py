@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lzma
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ def _collect(path: Path, records: Iterable[Record]) -> tuple[list[Document], lis
             else:
                 first_seen[item.id] = number
                 documents.append(item)
-    except (OSError, EOFError, zlib.error) as exc:
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
         if not documents:
             raise IngestError(path, f"cannot read file: {exc}") from exc
         errors.append(IngestError(path, f"file is truncated or corrupt after this record: {exc}", number))

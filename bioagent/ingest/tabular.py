@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import itertools
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -12,14 +11,24 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from bioagent.errors import IngestError
-from bioagent.ingest.files import ReadOptions, Record, format_suffix, open_text, read_head
+from bioagent.ingest.files import (
+    MAX_RECORD_CHARS,
+    BoundedLines,
+    ReadOptions,
+    Record,
+    RecordTooLarge,
+    format_suffix,
+    iter_lines,
+    open_text,
+    read_head,
+)
+from bioagent.ingest.jsonstream import JsonStreamError, iter_json_members
 from bioagent.types import Document
 
 ID_COLUMNS = ("id", "_id", "pmid", "PMID", "pubmedID", "doc_id", "record_id")
 TITLE_COLUMNS = ("title", "Title", "ArticleTitle")
 TEXT_COLUMNS = ("text", "abstract", "Abstract", "body", "contents")
 BEIR_CORPUS = ("corpus.jsonl", "corpus.jsonl.gz")
-_FIELD_LIMIT = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -118,9 +127,9 @@ def _as_text(value: Any) -> str:
 def parse_csv(path: Path, options: ReadOptions) -> Iterator[Record]:
     """CSV or TSV with a header row; the delimiter follows the extension (or is sniffed)."""
     delimiter = sniff_delimiter(path)
-    csv.field_size_limit(_FIELD_LIMIT)
+    csv.field_size_limit(MAX_RECORD_CHARS)
     with open_text(path, options.progress, newline="") as stream:
-        reader = csv.reader(stream, delimiter=delimiter, strict=True)
+        reader = csv.reader(BoundedLines(stream), delimiter=delimiter, strict=True)
         header = next(reader, None)
         if not header:
             raise IngestError(path, "no header row")
@@ -134,7 +143,8 @@ def parse_csv(path: Path, options: ReadOptions) -> Iterator[Record]:
 
 
 def iter_csv_rows(reader: Any, width: int, path: Path) -> Iterator[tuple[int, list[str] | IngestError]]:
-    """Data rows with 1-based record numbers; a malformed row, or one of the wrong width, is an error."""
+    """Data rows with 1-based record numbers; a malformed row, one of the wrong width, or an overlong line (when
+    ``reader`` reads :class:`BoundedLines`) is an error."""
     number = 0
     while True:
         try:
@@ -144,6 +154,10 @@ def iter_csv_rows(reader: Any, width: int, path: Path) -> Iterator[tuple[int, li
         except csv.Error as exc:
             number += 1
             yield number, IngestError(path, f"line {reader.line_num}: {exc}", number)
+            continue
+        except RecordTooLarge as exc:
+            number += 1
+            yield number, IngestError(path, str(exc), number)
             continue
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
@@ -169,11 +183,12 @@ def sniff_delimiter(path: Path) -> str:
 
 
 def parse_jsonl(path: Path, options: ReadOptions, source: str = "jsonl") -> Iterator[Record]:
-    """One JSON object per line (or one JSON list of objects); keys mapped like CSV columns."""
+    """One JSON object per line (or one JSON list of objects, read item by item); keys mapped like CSV columns."""
     column_map = options.columns or ColumnMap()
     columns: ResolvedColumns | None = None
+    is_list = read_head(path, 4096).lstrip().startswith("[")
     with open_text(path, options.progress) as stream:
-        for number, item in enumerate(_json_values(stream, path), start=1):
+        for number, item in enumerate(_list_items(stream) if is_list else _json_lines(stream), start=1):
             if isinstance(item, _Invalid):
                 yield IngestError(path, item.reason, number)
             elif not isinstance(item, dict):
@@ -187,25 +202,25 @@ class _Invalid(NamedTuple):
     reason: str
 
 
-def _json_values(stream: IO[str], path: Path) -> Iterator[Any]:
-    """Values of a JSON-lines stream (bad lines as :class:`_Invalid`), or the items of a JSON list."""
-    first = stream.readline()
-    while first and not first.strip():
-        first = stream.readline()
-    if first.lstrip().startswith("["):
-        try:
-            items = json.loads(first + stream.read())
-        except json.JSONDecodeError as exc:
-            raise IngestError(path, f"not valid JSON: {exc}") from exc
-        yield from items
-        return
-    for line in itertools.chain([first], stream):
-        if not line.strip():
-            continue
-        try:
-            yield json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield _Invalid(f"not valid JSON: {exc.msg} at column {exc.colno}")
+def _json_lines(stream: IO[str]) -> Iterator[Any]:
+    """Values of a JSON-lines stream; bad and overlong lines as :class:`_Invalid`."""
+    for line in iter_lines(stream):
+        if isinstance(line, RecordTooLarge):
+            yield _Invalid(str(line))
+        elif line.strip():
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield _Invalid(f"not valid JSON: {exc.msg} at column {exc.colno}")
+
+
+def _list_items(stream: IO[str]) -> Iterator[Any]:
+    """Items of a JSON list; where the list cannot be read on, an :class:`_Invalid` ends it."""
+    try:
+        for _, item in iter_json_members(stream):
+            yield item
+    except JsonStreamError as exc:
+        yield _Invalid(str(exc))
 
 
 def beir_corpus(path: Path) -> Path:

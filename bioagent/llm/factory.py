@@ -14,6 +14,7 @@ from bioagent.errors import LLMError, require
 from bioagent.llm.fake import DEFAULT_REPLY, ScriptedChatModel, load_script
 from bioagent.llm.llamacpp import SMOLLM2_FILE, LlamaCppChatModel, resolve_gguf, smollm2_gguf_path
 from bioagent.llm.probe import OLLAMA_DEFAULT_URL, OPENAI_DEFAULT_URL
+from bioagent.redact import redact
 from bioagent.settings import LLMSettings
 
 _PLACEHOLDER_KEY = "not-needed"
@@ -37,12 +38,13 @@ def create_chat_model(settings: LLMSettings, *, cache_dir: Path | None = None) -
 
 
 def describe_model(settings: LLMSettings) -> str:
-    """A short label of the configured model, e.g. ``embedded:SmolLM2-135M-Instruct.Q4_1.gguf``."""
+    """A short label of the configured model, e.g. ``embedded:SmolLM2-135M-Instruct.Q4_1.gguf``; credentials in
+    the endpoint URL are shown as ``***``."""
     local_name = Path(settings.model).name if settings.model else SMOLLM2_FILE
     if settings.backend == "openai":
-        return f"openai:{settings.model}@{settings.base_url or OPENAI_DEFAULT_URL}"
+        return f"openai:{settings.model}@{redact(settings.base_url or OPENAI_DEFAULT_URL)}"
     if settings.backend == "ollama":
-        return f"ollama:{settings.model}@{settings.base_url or OLLAMA_DEFAULT_URL}"
+        return f"ollama:{settings.model}@{redact(settings.base_url or OLLAMA_DEFAULT_URL)}"
     if settings.backend == "fake":
         return f"fake:{local_name if settings.model else 'scripted'}"
     return f"{settings.backend}:{local_name}"
@@ -78,7 +80,8 @@ def _openai(settings: LLMSettings, cache_dir: Path | None) -> BaseChatModel:
     langchain_openai: Any = require("langchain_openai", "langchain-openai", "llm", "The openai chat backend")
     model_name = _required_model_name(settings, "an OpenAI-compatible endpoint")
     base_url = _checked_url(settings.base_url)
-    api_key = settings.api_key or (_PLACEHOLDER_KEY if base_url else None)
+    configured_key = settings.api_key.get_secret_value() if settings.api_key else ""
+    api_key = configured_key or (_PLACEHOLDER_KEY if base_url else None)
     if api_key is None:
         raise LLMError(
             "the openai backend needs an API key for api.openai.com (settings llm.api_key / "
@@ -134,7 +137,7 @@ def _checked_url(url: str | None) -> str | None:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise LLMError(
-            f"llm.base_url must be an http(s) URL such as http://127.0.0.1:8000/v1, not {url!r} "
+            f"llm.base_url must be an http(s) URL such as http://127.0.0.1:8000/v1, not {redact(url)!r} "
             "(settings llm.base_url / BIOAGENT_LLM__BASE_URL)"
         )
     return url.rstrip("/")

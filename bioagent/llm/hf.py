@@ -1,13 +1,18 @@
 """The transformers backend: a local Hugging Face causal LM (a model folder, or a GGUF file it converts).
 
 A GGUF file (SmolLM2 by default) is converted to transformers weights once and kept under
-``<cache_dir>/transformers/`` so later processes load it directly. Each model is loaded once per process.
+``<cache_dir>/transformers/<stem>-<sha256 prefix>/`` so later processes load it directly; the key is the file's
+content hash (a fine-tuned model of the same name and size gets its own conversion), computed once and remembered
+in ``<cache_dir>/transformers/sha256.json`` by path, size and modification time. Each model is loaded once per process.
 Replies stream through :class:`transformers.TextIteratorStreamer` from a generation thread.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -25,6 +30,7 @@ from bioagent.llm.local import LocalChatModel
 logger = logging.getLogger(__name__)
 _MODEL_SETTING = "settings llm.model / BIOAGENT_LLM__MODEL"
 _PURPOSE = "The transformers chat backend"
+_HASHES_FILE = "sha256.json"
 
 
 @dataclass
@@ -79,7 +85,7 @@ def _load_gguf(path: Path, cache_dir: Path | None) -> tuple[Any, Any]:
     """Convert ``path`` (dequantised) or load the conversion an earlier process saved."""
     if cache_dir is None:
         return _load_folder(path.parent, gguf_file=path.name)
-    target = cache_dir / "transformers" / f"{path.stem}-{path.stat().st_size}"
+    target = converted_gguf_dir(path, cache_dir)
     if (target / "config.json").is_file():
         return _load_folder(target)
     model, tokenizer = _load_folder(path.parent, gguf_file=path.name)
@@ -94,6 +100,48 @@ def _load_gguf(path: Path, cache_dir: Path | None) -> tuple[Any, Any]:
         shutil.rmtree(staging, ignore_errors=True)
         logger.warning("could not keep the converted model in %s: %s", target, exc)
     return model, tokenizer
+
+
+def converted_gguf_dir(path: Path, cache_dir: Path) -> Path:
+    """Where the conversion of the GGUF file ``path`` is kept: named by its stem and content hash."""
+    return cache_dir / "transformers" / f"{path.stem}-{file_sha256(path, cache_dir)[:16]}"
+
+
+def file_sha256(path: Path, cache_dir: Path) -> str:
+    """The sha256 of ``path``'s bytes, remembered in ``<cache_dir>/transformers/sha256.json`` by (path, size,
+    mtime) so that a file is hashed once, not at every start."""
+    record_path = cache_dir / "transformers" / _HASHES_FILE
+    stat = path.stat()
+    key = str(path.resolve())
+    stamp = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    records = _read_hashes(record_path)
+    known = records.get(key)
+    if isinstance(known, dict) and {k: known.get(k) for k in stamp} == stamp and known.get("sha256"):
+        return str(known["sha256"])
+    with path.open("rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    records[key] = {**stamp, "sha256": digest}
+    _write_hashes(record_path, records)
+    return digest
+
+
+def _read_hashes(record_path: Path) -> dict[str, Any]:
+    try:
+        records = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return records if isinstance(records, dict) else {}
+
+
+def _write_hashes(record_path: Path, records: dict[str, Any]) -> None:
+    """Replace the hash records atomically; a failure only costs a rehash next time."""
+    try:
+        record_path.parent.mkdir(parents=True, exist_ok=True)
+        staging = record_path.with_name(f".{record_path.name}.{os.getpid()}")
+        staging.write_text(json.dumps(records, indent=1), encoding="utf-8")
+        staging.replace(record_path)
+    except OSError as exc:
+        logger.warning("could not remember the model's hash in %s: %s", record_path, exc)
 
 
 def _forget_gguf_origin(model: Any) -> None:

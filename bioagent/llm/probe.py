@@ -9,10 +9,12 @@ from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import HumanMessage
+from pydantic import SecretStr
 
 from bioagent.errors import LLMError
 from bioagent.llm.fake import ScriptedChatModel
 from bioagent.llm.local import LocalChatModel
+from bioagent.redact import redact
 
 _URL_SETTING = "settings llm.base_url / BIOAGENT_LLM__BASE_URL"
 _KEY_SETTING = "settings llm.api_key / BIOAGENT_LLM__API_KEY"
@@ -47,26 +49,37 @@ def _probe_kwargs(model: BaseChatModel) -> dict[str, Any]:
 
 
 def explain_llm_error(exc: BaseException, model: BaseChatModel) -> LLMError:
-    """An :class:`LLMError` that says what went wrong with ``model``'s backend and which setting to check."""
+    """An :class:`LLMError` that says what went wrong with ``model``'s backend and which setting to check;
+    URL credentials and the API key are shown as ``***``."""
     if isinstance(exc, LLMError):
         return exc
+    return LLMError(redact(_explanation(exc, model), _api_keys(model)))
+
+
+def _explanation(exc: BaseException, model: BaseChatModel) -> str:
     kind, url, name = _endpoint(model)
     if url is None:
-        return LLMError(f"the chat model failed: {_first_line(exc)}")
+        return f"the chat model failed: {_first_line(exc)}"
     status = _http_status(exc)
     if status in (401, 403):
-        return LLMError(f"the {kind} at {url} rejected the API key ({_KEY_SETTING}): {_first_line(exc)}")
+        return f"the {kind} at {url} rejected the API key ({_KEY_SETTING}): {_first_line(exc)}"
     if status == 404:
-        return LLMError(
+        return (
             f"the {kind} at {url} has no model {name!r} or no such API path "
             f"({_MODEL_SETTING}, {_URL_SETTING}): {_first_line(exc)}"
         )
     if status is not None:
-        return LLMError(f"the {kind} at {url} answered HTTP {status}: {_first_line(exc)}")
+        return f"the {kind} at {url} answered HTTP {status}: {_first_line(exc)}"
     reason = _connection_reason(exc)
     if reason is not None:
-        return LLMError(f"cannot reach the {kind} at {url} ({_URL_SETTING}): {reason}")
-    return LLMError(f"the {kind} at {url} failed: {_first_line(exc)}")
+        return f"cannot reach the {kind} at {url} ({_URL_SETTING}): {reason}"
+    return f"the {kind} at {url} failed: {_first_line(exc)}"
+
+
+def _api_keys(model: BaseChatModel) -> list[str]:
+    """The API key a remote chat model sends (LangChain keeps it as a SecretStr), to hide it from messages."""
+    key = getattr(model, "openai_api_key", None)
+    return [key.get_secret_value()] if isinstance(key, SecretStr) else []
 
 
 def _endpoint(model: BaseChatModel) -> tuple[str, str | None, str | None]:

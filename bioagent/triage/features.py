@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bioagent.errors import BioagentError, require
+from bioagent.triage.durable import replace_atomically
 
 if TYPE_CHECKING:
     from bioagent.index.embedders import Embedder
 
+logger = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -33,7 +37,10 @@ def tfidf_vectorizer(ngram_max: int = 2, min_df: int = 1) -> Any:
 
 
 class EmbeddingCache:
-    """Document vectors on disk, keyed by embedder name and a hash of each text (one .npz per embedder)."""
+    """Document vectors on disk, keyed by embedder name and a hash of each text (one .npz per embedder).
+
+    The file is replaced atomically; one that cannot be read (e.g. left by an older version) is rebuilt.
+    """
 
     def __init__(self, embedder: Embedder, cache_dir: str | Path | None) -> None:
         self.embedder = embedder
@@ -54,16 +61,18 @@ class EmbeddingCache:
     def _load(self) -> dict[str, np.ndarray]:
         if self.path is None or not self.path.exists():
             return {}
-        with np.load(self.path) as data:
-            return dict(zip(data["keys"].tolist(), data["vectors"]))
+        try:
+            with np.load(self.path) as data:
+                return dict(zip(data["keys"].tolist(), data["vectors"]))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            logger.warning("%s: unreadable embedding cache (%s); rebuilding it", self.path, exc)
+            return {}
 
     def _save(self, known: dict[str, np.ndarray]) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp.npz")
-        np.savez(tmp, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
-        tmp.replace(self.path)
+        keys, vectors = np.array(list(known)), np.stack(list(known.values()))
+        replace_atomically(self.path, lambda fh: np.savez(fh, keys=keys, vectors=vectors))
 
 
 @dataclass

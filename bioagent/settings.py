@@ -313,6 +313,11 @@ class ChatSettings(_Section):
         description="USER:PASSWORD that `bioagent chat` asks for on a login page (also read from "
         "BIOAGENT_CHAT__AUTH; --auth and --auth-file take precedence); shown as '**********'.",
     )
+    link_domains: list[str] = Field(
+        default_factory=list,
+        description="Hosts (e.g. 'clinicaltrials.gov') whose links in retrieved text the chat shows as links, "
+        "besides PubMed, UniProt and doi.org; any other address is shown as plain text.",
+    )
 
 
 class ToolSettings(_Section):

@@ -470,7 +470,7 @@ def launch(
     """Serve the chat on ``host:port`` (loopback unless told otherwise), with basic auth when given. The default
     agent is loaded first, so the first question is quick and a broken setup is reported in the console too.
     ``limits`` bounds the queue, questions, uploads and exports; ``link_hosts`` adds hosts that shown text may
-    link to; ``resources`` shares or fakes the agents."""
+    link to (default: the ``chat.link_domains`` setting); ``resources`` shares or fakes the agents."""
     _private_gradio_cache()
     gr = _gradio()
     limits = limits or ChatLimits()
@@ -479,6 +479,7 @@ def launch(
         resources.agent(resources.default_choice())
     except BioagentError as exc:  # still serve: the chat shows the same error on each question
         logger.warning("the chat starts, but the agent could not be loaded: %s", exc)
+    link_hosts = tuple(link_hosts) or tuple(resources.settings.chat.link_domains)
     demo = build_app(resources=resources, limits=limits, link_hosts=link_hosts)
     theme = gr.themes.Soft(
         primary_hue="teal",

@@ -7,14 +7,20 @@ bioagent eval qa --dataset pubmedqa|bioasq|mirage-pubmedqa|mirage-bioasq [--limi
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, require_an_index, setup_logging
+from bioagent.cli.common import (
+    ConfigOption,
+    exit_on_error,
+    load_settings,
+    require_an_index,
+    setup_logging,
+    terminal_text,
+)
 from bioagent.errors import BioagentError
 from bioagent.settings import Settings
 from bioagent.types import Answer
@@ -95,7 +101,7 @@ def ask_command(
         if event.type == "answer":
             answer = event.answer
         elif stream and event.type == "token":
-            sys.stderr.write(event.text)
+            sys.stderr.write(terminal_text(event.text))
             sys.stderr.flush()
         elif stream and event.type == "step":
             sys.stderr.write(
@@ -114,21 +120,6 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     data = answer.model_dump(mode="json")
     data["answer"] = data.pop("text")
     return data
-
-
-_ESCAPE_SEQUENCE = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI (colours, cursor movement, erasing)
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC (window titles, hyperlinks)
-    r"|\x1b[@-Z\\-_]"  # other two-character escapes
-    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
-)
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def terminal_text(text: str) -> str:
-    """``text`` (from documents and models) safe to print: ANSI escape sequences, C0/C1 control characters and
-    bidirectional overrides removed; newlines and tabs kept."""
-    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
 
 
 def _print_answer(answer: Answer) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -58,3 +59,18 @@ def require_an_index(settings: Settings) -> None:
 
     if (hint := first_run_hint(settings)) is not None:
         raise BioagentError(hint)
+
+
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI (colours, cursor movement, erasing)
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC (window titles, hyperlinks)
+    r"|\x1b[@-Z\\-_]"  # other two-character escapes
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` (from documents and models) safe to print: ANSI escape sequences, C0/C1 control characters and
+    bidirectional overrides removed; newlines and tabs kept."""
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))

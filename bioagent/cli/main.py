@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from bioagent.cli.ask_cmd import ask_command, eval_app, terminal_text
+from bioagent.cli.ask_cmd import ask_command, eval_app
 from bioagent.cli.chat_cmd import chat_command
-from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, setup_logging
+from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, setup_logging, terminal_text
 from bioagent.cli.tool_cmd import tool_app
 from bioagent.cli.triage_cmd import triage_app
 from bioagent.errors import BioagentError

@@ -1,4 +1,6 @@
-"""The public facade: build and open indexes from files, with ingestion errors reported, not hidden."""
+"""The public facade: build, grow, open and search indexes, run the tools, ask the agent.
+
+Ingestion errors are reported, not hidden. The CLI, the chat and the servers use these functions."""
 
 from __future__ import annotations
 
@@ -6,15 +8,16 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bioagent import index as _index
-from bioagent.errors import IngestError
+from bioagent.errors import IngestError, ToolInputError
 from bioagent.index import Index, SourceInfo
 from bioagent.index.live import GrowReport
 from bioagent.index.live import grow_index as _grow_index
 from bioagent.ingest import ColumnMap, read_documents
 from bioagent.settings import Settings
-from bioagent.types import Document
+from bioagent.types import Answer, Document, Hit, SearchMode
 
 logger = logging.getLogger(__name__)
 
@@ -110,3 +113,53 @@ def grow_index(
         rebuild=rebuild,
         progress=progress,
     )
+
+
+def search(
+    index: str | Path | Index,
+    query: str,
+    k: int = 10,
+    settings: Settings | None = None,
+    *,
+    mode: SearchMode | None = None,
+) -> list[Hit]:
+    """The ``k`` best passages of an index folder (or a loaded :class:`Index`) for ``query``; ``mode`` is
+    'hybrid' (default from the settings), 'dense' or 'lexical'."""
+    opened = index if isinstance(index, Index) else load_index(index, settings)
+    return opened.search(query, k=k, mode=mode)
+
+
+def tools() -> list[dict[str, Any]]:
+    """Every tool's name, summary, description and JSON schema (no model is loaded)."""
+    from bioagent.tools.registry import tool_list
+
+    return tool_list()
+
+
+def run_tool(name: str, arguments: dict[str, Any], settings: Settings | None = None) -> dict[str, Any]:
+    """Run one tool on ``arguments``, validated with its schema (unknown arguments are refused).
+
+    Raises :class:`~bioagent.errors.ToolInputError` for arguments the schema or the tool rejects.
+    """
+    from pydantic import ValidationError
+
+    from bioagent.tools.registry import bind, get_spec
+
+    spec = get_spec(name)
+    if unknown := sorted(set(arguments) - set(spec.args_schema.model_fields)):
+        raise ToolInputError(f"{name} takes no argument(s) {', '.join(unknown)}")
+    try:
+        validated = spec.args_schema.model_validate(arguments)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ToolInputError(f"invalid arguments for {name}: {problems}") from exc
+    result: dict[str, Any] = bind(spec, settings or Settings.load())(**validated.model_dump())
+    return result
+
+
+def ask(question: str, settings: Settings | None = None) -> Answer:
+    """Answer ``question`` with an agent over the configured indexes, chat model and tools (built per call;
+    keep an :class:`~bioagent.agent.Agent` for several questions)."""
+    from bioagent.agent import Agent
+
+    return Agent.from_settings(settings or Settings.load()).ask(question)

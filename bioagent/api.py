@@ -163,3 +163,11 @@ def ask(question: str, settings: Settings | None = None) -> Answer:
     from bioagent.agent import Agent
 
     return Agent.from_settings(settings or Settings.load()).ask(question)
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The Answer as the JSON contract of `bioagent ask --json` and the HTTP API: ``answer``, ``citations``,
+    ``evidence``, ``tool_calls``, ``timings`` and the rest of the record."""
+    data = answer.model_dump(mode="json")
+    data["answer"] = data.pop("text")
+    return data

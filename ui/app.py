@@ -17,6 +17,7 @@ from typing import Any
 
 from bioagent.errors import BioagentError
 from bioagent.settings import Settings
+from bioagent.types import Answer
 
 from . import render
 from .session import INDEX_NAMES, ChatSession, Choice, SharedResources, TurnUpdate, run_turn
@@ -56,6 +57,11 @@ a.cite, span.cite { font-size: 0.85em; font-weight: 600; text-decoration: none; 
 """
 AGENT_GROUP = "agent"
 """The one concurrency group of everything that runs the agent or its tools (shared models and caches)."""
+API_NAME = "answer"
+"""The chat's one documented API endpoint (:meth:`ChatApp.answer`)."""
+INTERNAL = "undocumented"
+"""The page's own events: left off the API page, still callable by the page and by tests that drive it like a
+browser."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +160,7 @@ class ChatApp:
                 with gr.Column(scale=2, elem_id="side-panel"):
                     self._side_panel(gr)
             self._wire(gr, session)
+        _keep_off_the_api_page(demo)
         demo.queue(max_size=self.limits.queue_size, default_concurrency_limit=1)
         return demo
 
@@ -253,6 +260,7 @@ class ChatApp:
         )
         c["new"].click(self.new_conversation, [session], outputs)
         c["chatbot"].clear(self.new_conversation, [session], outputs)
+        gr.api(self.answer, api_name=API_NAME, concurrency_id=AGENT_GROUP, concurrency_limit=1)
 
     @staticmethod
     def _output_names() -> list[str]:
@@ -290,6 +298,38 @@ class ChatApp:
             failure = render.inert_text(f"{type(exc).__name__}: {exc}", self.hosts)
             history.append({"role": "assistant", "content": f"⚠ Something went wrong: {failure}"})
             yield {self.c["chatbot"]: history}
+
+    def answer(self, question: str, backend: str = "", k: int = 0, live: bool = False) -> dict[str, Any]:
+        """Answer one question (a fresh conversation) as JSON: ``answer`` (the text, citations inline),
+        ``citations`` (id, url, snippet), ``tool_calls`` (name, arguments, ok, error, seconds), ``notes``,
+        ``model``, ``abstained``. ``backend`` (one of the chat's backends) and ``k`` (1-20 literature passages)
+        default to the server's settings when empty or 0; ``live`` also searches PubMed and UniProt live when
+        the local evidence is weak."""
+        gr = _gradio()
+        question = (question or "").strip()
+        default = self.resources.default_choice()
+        refusal = self._api_refusal(question, backend, k)
+        if refusal:
+            raise gr.Error(refusal)
+        choice = Choice(
+            backend or default.backend, default.indexes, int(k) or default.k, live or default.live
+        )
+        *_, final = run_turn(self.resources, ChatSession(), question, choice)  # the last update is the answer
+        if final.answer is None:
+            raise gr.Error(final.error or "the agent gave no answer")
+        return api_answer(final.answer)
+
+    def _api_refusal(self, question: str, backend: str, k: int) -> str | None:
+        """Why an ``answer`` call is not run (empty or too long question, unknown backend, k out of range)."""
+        if not question:
+            return "the question is empty"
+        if len(question) > self.limits.question_chars:
+            return f"the question is {len(question):,} characters long; the limit is {self.limits.question_chars:,}"
+        if backend and backend not in self.resources.backends():
+            return f"backend must be one of {', '.join(self.resources.backends())}, not '{backend}'"
+        if k and not 1 <= k <= 20:
+            return f"k must be between 1 and 20, not {k}"
+        return None
 
     def _refusal(self, question: str, session: ChatSession) -> str | None:
         """Why ``question`` is not run (empty, too long, too many in a minute), or None."""
@@ -429,6 +469,36 @@ class ChatApp:
 def new_session() -> ChatSession:
     """A fresh conversation (``gr.State`` calls this once per browser session)."""
     return ChatSession()
+
+
+def api_answer(answer: Answer) -> dict[str, Any]:
+    """The ``answer`` endpoint's JSON for one answer."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "citations": [citation.model_dump(mode="json") for citation in answer.citations],
+        "tool_calls": [
+            {
+                "name": call.name,
+                "arguments": call.arguments,
+                "ok": bool(call.result and call.result.ok),
+                "error": call.result.error if call.result else "no result",
+                "seconds": call.seconds,
+            }
+            for call in answer.tool_calls
+        ],
+        "notes": answer.notes,
+        "model": answer.model,
+        "abstained": answer.abstained,
+    }
+
+
+def _keep_off_the_api_page(demo: Any) -> None:
+    """Make every public event but the ``answer`` endpoint internal (set here, after the layout is built:
+    ``gr.State``'s per-session load event takes no visibility argument)."""
+    for fn in demo.fns.values():
+        if fn.api_visibility == "public" and fn.api_name != API_NAME:
+            fn.api_visibility = INTERNAL
 
 
 def _gradio() -> Any:

@@ -109,17 +109,11 @@ def ask_command(
             )
     assert answer is not None
     if as_json:
+        from bioagent.api import answer_json
+
         typer.echo(json.dumps(answer_json(answer), default=str))
     else:
         _print_answer(answer)
-
-
-def answer_json(answer: Answer) -> dict[str, Any]:
-    """The Answer as the CLI's JSON contract: ``answer``, ``citations``, ``evidence``, ``tool_calls``,
-    ``timings`` and the rest of the record."""
-    data = answer.model_dump(mode="json")
-    data["answer"] = data.pop("text")
-    return data
 
 
 def _print_answer(answer: Answer) -> None:

@@ -15,6 +15,8 @@ from rich.text import Text
 from bioagent.cli.ask_cmd import ask_command, eval_app
 from bioagent.cli.chat_cmd import chat_command
 from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, setup_logging, terminal_text
+from bioagent.cli.mcp_cmd import mcp_command
+from bioagent.cli.serve_cmd import serve_command
 from bioagent.cli.tool_cmd import tool_app
 from bioagent.cli.triage_cmd import triage_app
 from bioagent.errors import BioagentError
@@ -37,6 +39,8 @@ app.add_typer(triage_app, name="triage")
 app.add_typer(eval_app, name="eval")
 app.command("ask")(ask_command)
 app.command("chat")(chat_command)
+app.command("serve")(serve_command)
+app.command("mcp")(mcp_command)
 
 FORMAT_HELP = (
     "Input format: auto|beir|jsonl|csv|pubmedqa|pubmed-xml|medline|ris|uniprot-dat|uniprot-xml|uniprot-tsv"

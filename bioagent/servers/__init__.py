@@ -1,0 +1,1 @@
+"""Servers that let other programs call bioagent: the MCP server (`bioagent mcp`) and the HTTP API."""

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from test_ui_session import MITO_QUESTION, MITO_REPLY, build_ui_indexes, ui_settings
 
-from bioagent.cli.chat_cmd import is_loopback, parse_auth
+from bioagent.cli.chat_cmd import parse_auth
+from bioagent.cli.common import is_loopback
 from bioagent.errors import BioagentError
 from bioagent.ui.session import ChatSession, SharedResources
 

@@ -15,6 +15,7 @@ import typer
 
 from bioagent.cli.common import (
     ConfigOption,
+    LiveOption,
     exit_on_error,
     load_settings,
     require_an_index,
@@ -28,10 +29,6 @@ from bioagent.types import Answer
 INDEX_HELP = (
     "Index folder (repeat for several). UniProt indexes are recognised by their entries; the others are "
     "searched as literature. Default: the configured/demo indexes (indexes/literature, indexes/proteins)."
-)
-LIVE_HELP = (
-    "When no local passage is relevant enough, search PubMed and UniProt live and add what they return to the "
-    "local indexes (agent.live=auto)."
 )
 LLM_HELP = "Chat backend: embedded (default, offline SmolLM2-135M) | openai | ollama | transformers | fake."
 
@@ -87,7 +84,7 @@ def ask_command(
     planner: str | None = typer.Option(None, "--planner", help="auto | rules | tools"),
     as_json: bool = typer.Option(False, "--json", help="Print the Answer as one JSON object."),
     stream: bool = typer.Option(False, "--stream", help="Show steps and the model's draft tokens on stderr."),
-    live: bool = typer.Option(False, "--live", help=LIVE_HELP),
+    live: bool = LiveOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Answer a question from the indexes and tools, with verified citations."""

@@ -8,13 +8,22 @@ the machine (``ps``), the file and the variable are not.
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 import typer
 from pydantic import SecretStr
 
-from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, require_an_index, setup_logging
+from bioagent.cli.common import (
+    ConfigOption,
+    HostOption,
+    LiveOption,
+    exit_on_error,
+    is_loopback,
+    load_settings,
+    port_option,
+    require_an_index,
+    setup_logging,
+)
 from bioagent.errors import BioagentError
 
 _CONFIGURED_AUTH = "settings chat.auth / BIOAGENT_CHAT__AUTH"
@@ -57,23 +66,10 @@ def _first_line(path: Path) -> str:
     return lines[0] if lines else ""
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @exit_on_error
 def chat_command(
-    host: str = typer.Option(
-        "127.0.0.1",
-        "--host",
-        help="Address to bind: 127.0.0.1 serves this machine only; 0.0.0.0 the network.",
-    ),
-    port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to serve on."),
+    host: str = HostOption,
+    port: int = port_option(7860),
     auth: str | None = typer.Option(
         None,
         "--auth",
@@ -85,11 +81,7 @@ def chat_command(
         "--auth-file",
         help="File whose first line is USER:PASSWORD (like --auth, but not shown by `ps`).",
     ),
-    live: bool = typer.Option(
-        False,
-        "--live",
-        help="Search PubMed and UniProt live when the local evidence is weak (agent.live=auto).",
-    ),
+    live: bool = LiveOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Serve the chat in the browser: streamed answers with linked citations, evidence and tool calls."""

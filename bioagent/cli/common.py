@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import logging
 import re
@@ -22,6 +23,20 @@ R = TypeVar("R")
 ConfigOption = typer.Option(
     None, "--config", help="Settings file (YAML or TOML); BIOAGENT_* environment variables override it."
 )
+HostOption = typer.Option(
+    "127.0.0.1", "--host", help="Address to bind: 127.0.0.1 serves this machine only; 0.0.0.0 the network."
+)
+LiveOption = typer.Option(
+    False,
+    "--live",
+    help="When no local passage is relevant enough, search PubMed and UniProt live and add what they return to "
+    "the local indexes (agent.live=auto).",
+)
+
+
+def port_option(default: int) -> Any:
+    """The ``--port`` option of a server command."""
+    return typer.Option(default, "--port", min=1, max=65535, help="Port to serve on.")
 
 
 def exit_on_error(command: Callable[P, R]) -> Callable[P, R]:
@@ -74,3 +89,13 @@ def terminal_text(text: str) -> str:
     """``text`` (from documents and models) safe to print: ANSI escape sequences, C0/C1 control characters and
     bidirectional overrides removed; newlines and tabs kept."""
     return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` serves this machine only (localhost, 127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

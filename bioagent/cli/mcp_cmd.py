@@ -7,12 +7,18 @@ bioagent mcp --transport http [--host 127.0.0.1] [--port 8765]         streamabl
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 import typer
 
-from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, setup_logging
+from bioagent.cli.common import (
+    ConfigOption,
+    exit_on_error,
+    is_loopback,
+    load_settings,
+    port_option,
+    setup_logging,
+)
 from bioagent.errors import BioagentError
 
 TRANSPORTS = ("stdio", "http")
@@ -22,7 +28,7 @@ TRANSPORTS = ("stdio", "http")
 def mcp_command(
     transport: str = typer.Option("stdio", "--transport", help="stdio (default) | http (streamable HTTP)."),
     host: str = typer.Option("127.0.0.1", "--host", help="HTTP address; loopback only (no authentication)."),
-    port: int = typer.Option(8765, "--port", min=1, max=65535, help="HTTP port."),
+    port: int = port_option(8765),
     config: Path | None = ConfigOption,
 ) -> None:
     """Run the MCP server (official `mcp` SDK): prediction tools, literature_search, protein_search, ask, and
@@ -48,9 +54,5 @@ def mcp_command(
 
 def _require_loopback(host: str) -> None:
     """Refuse addresses other than loopback: the server has no authentication."""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not is_loopback(host):
         raise BioagentError(f"--host {host} is not a loopback address; the MCP server has no authentication")

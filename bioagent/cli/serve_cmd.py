@@ -12,8 +12,17 @@ from pathlib import Path
 
 import typer
 
-from bioagent.cli.chat_cmd import is_loopback
-from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, require_an_index, setup_logging
+from bioagent.cli.common import (
+    ConfigOption,
+    HostOption,
+    LiveOption,
+    exit_on_error,
+    is_loopback,
+    load_settings,
+    port_option,
+    require_an_index,
+    setup_logging,
+)
 from bioagent.errors import BioagentError
 
 
@@ -38,23 +47,15 @@ def read_token(token: str | None, token_file: Path | None) -> str | None:
 
 @exit_on_error
 def serve_command(
-    host: str = typer.Option(
-        "127.0.0.1",
-        "--host",
-        help="Address to bind: 127.0.0.1 serves this machine only; 0.0.0.0 the network.",
-    ),
-    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to serve on."),
+    host: str = HostOption,
+    port: int = port_option(8000),
     token_file: Path | None = typer.Option(
         None, "--token-file", help="File whose first line is the bearer token every request must send."
     ),
     token: str | None = typer.Option(
         None, "--token", help="The bearer token itself (visible in `ps`: prefer --token-file)."
     ),
-    live: bool = typer.Option(
-        False,
-        "--live",
-        help="Search PubMed and UniProt live when the local evidence is weak (agent.live=auto).",
-    ),
+    live: bool = LiveOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Serve the agent over HTTP: /v1/ask (Answer JSON or SSE) and OpenAI-compatible /v1/chat/completions."""

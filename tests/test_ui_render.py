@@ -160,7 +160,7 @@ def test_export_markdown_holds_answer_evidence_tools_and_verification() -> None:
         "1. [PMID:21645374](https://pubmed.ncbi.nlm.nih.gov/21645374/) (literature, relevance 0.81)" in text
     )
     assert "4. doc:4983 (literature, relevance 0.40) — Statins" in text
-    assert "## Tool calls" in text and "## Verification" in text and "- removed (no citation" in text
+    assert "## Tool calls" in text and "## Verification" in text and "- ✗ removed (no citation" in text
     assert "Model: fake:scripted · planner: rules · retrieve 0.10 s, total 2.50 s" in text
 
 
@@ -241,3 +241,21 @@ def test_untitled_evidence_is_headed_by_its_first_words() -> None:
         "1. [PMID:1](https://pubmed.ncbi.nlm.nih.gov/1/) (literature) — BACKGROUND:"
         in render.export_markdown(answer)
     )
+
+
+def test_a_sentence_without_a_citation_is_never_shown_as_supported() -> None:
+    from bioagent.types import SentenceVerdict
+    from bioagent.ui.render import verdict_label
+
+    assert verdict_label(SentenceVerdict(sentence="Yes.", supported=True)) == "– kept, nothing to check"
+    cited = SentenceVerdict(sentence="TP53 is a tumour suppressor.", citations=["UniProt:P04637"], supported=True)
+    assert verdict_label(cited) == "✓ supported"
+    assert verdict_label(SentenceVerdict(sentence="x", citations=["PMID:1"], supported=False)) == "✗ removed"
+
+
+def test_tool_evidence_has_a_readable_title() -> None:
+    from bioagent.agent.evidence import EvidenceSet
+
+    evidence = EvidenceSet()
+    assert evidence.add_tool_result("admet", {"facts": []}).title == "ADMET predictions (ADMET-AI)"
+    assert evidence.add_tool_result("my_tool", {}).title == "my tool"

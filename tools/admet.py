@@ -243,4 +243,10 @@ def _silenced() -> Any:
         yield
 
 
-SPEC = ToolSpec(name="admet", description=DESCRIPTION, args_schema=AdmetInput, function=admet)
+SPEC = ToolSpec(
+    title="ADMET predictions (ADMET-AI)",
+    name="admet",
+    description=DESCRIPTION,
+    args_schema=AdmetInput,
+    function=admet,
+)

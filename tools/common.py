@@ -38,6 +38,8 @@ class ToolSpec:
     """
 
     name: str
+    title: str
+    """What a biologist reads as the evidence's title ("ADMET predictions (ADMET-AI)")."""
     description: str
     args_schema: type[BaseModel]
     function: Callable[..., dict[str, Any]]

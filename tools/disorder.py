@@ -207,4 +207,10 @@ def _plot(protein: dict[str, Any]) -> dict[str, str]:
     return {"format": "png", "base64": base64.b64encode(buffer.getvalue()).decode("ascii")}
 
 
-SPEC = ToolSpec(name="disorder", description=DESCRIPTION, args_schema=DisorderInput, function=disorder)
+SPEC = ToolSpec(
+    title="Disorder prediction (metapredict)",
+    name="disorder",
+    description=DESCRIPTION,
+    args_schema=DisorderInput,
+    function=disorder,
+)

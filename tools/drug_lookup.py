@@ -273,5 +273,9 @@ def _joined(items: list[str]) -> str:
 
 
 SPEC = ToolSpec(
-    name="drug_lookup", description=DESCRIPTION, args_schema=DrugLookupInput, function=drug_lookup
+    title="Drug identity (DrugBank, Drug Repurposing Hub)",
+    name="drug_lookup",
+    description=DESCRIPTION,
+    args_schema=DrugLookupInput,
+    function=drug_lookup,
 )

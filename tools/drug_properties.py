@@ -241,5 +241,9 @@ def _alerts_statement(alerts: dict[str, list[str]]) -> str:
 
 
 SPEC = ToolSpec(
-    name="drug_properties", description=DESCRIPTION, args_schema=DrugPropertiesInput, function=drug_properties
+    title="Drug properties (RDKit)",
+    name="drug_properties",
+    description=DESCRIPTION,
+    args_schema=DrugPropertiesInput,
+    function=drug_properties,
 )

@@ -211,6 +211,7 @@ def _hit(aligner: Any, query: str, doc: Document, score: float, evalue: float) -
 
 
 SPEC = ToolSpec(
+    title="Sequence similarity search (local UniProt)",
     name="homology_search",
     description=DESCRIPTION,
     args_schema=HomologySearchInput,

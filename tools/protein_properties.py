@@ -182,6 +182,7 @@ def protein_facts(p: dict[str, Any], item: str | None = None) -> list[dict[str, 
 
 
 SPEC = ToolSpec(
+    title="Protein properties (Biopython ProtParam)",
     name="protein_properties",
     description=DESCRIPTION,
     args_schema=ProteinPropertiesInput,

@@ -156,5 +156,9 @@ def _entry(record: DrugRecord, similarity: float) -> dict[str, Any]:
 
 
 SPEC = ToolSpec(
-    name="similar_drugs", description=DESCRIPTION, args_schema=SimilarDrugsInput, function=similar_drugs
+    title="Similar approved drugs (Morgan fingerprints)",
+    name="similar_drugs",
+    description=DESCRIPTION,
+    args_schema=SimilarDrugsInput,
+    function=similar_drugs,
 )

@@ -209,6 +209,7 @@ def _diseases(value: Any) -> list[str]:
 
 
 SPEC = ToolSpec(
+    title="UniProt entry lookup",
     name="uniprot_lookup",
     description=DESCRIPTION,
     args_schema=UniProtLookupInput,

@@ -230,5 +230,9 @@ def _model_label(name_or_path: str, model: Any) -> str:
 
 
 SPEC = ToolSpec(
-    name="variant_effect", description=DESCRIPTION, args_schema=VariantEffectInput, function=variant_effect
+    title="Variant effect (ESM-2)",
+    name="variant_effect",
+    description=DESCRIPTION,
+    args_schema=VariantEffectInput,
+    function=variant_effect,
 )

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
-from bioagent.types import Answer, Evidence, ToolCall
+from bioagent.types import Answer, Evidence, SentenceVerdict, ToolCall
 
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{}/"
 UNIPROT_URL = "https://www.uniprot.org/uniprotkb/{}/entry"
@@ -300,13 +300,21 @@ def reasoning_markdown(answer: Answer) -> str:
     )
 
 
+def verdict_label(verdict: SentenceVerdict) -> str:
+    """ "✓ supported" only for a sentence whose citations support it; a kept sentence without a citation (a bare
+    "Yes.", a connecting phrase) is "kept, nothing to check", never shown as verified."""
+    if not verdict.supported:
+        return "✗ removed"
+    return "✓ supported" if verdict.citations else "– kept, nothing to check"
+
+
 def verdicts_markdown(answer: Answer) -> str:
     """Each checked sentence: kept (supported, with its citations) or removed, with the verifier's reason."""
     if not answer.verdicts:
         return "_Nothing to verify (no generated sentences)._"
     lines = []
     for verdict in answer.verdicts:
-        mark = "✓ supported" if verdict.supported else "✗ removed"
+        mark = verdict_label(verdict)
         cites = plain_html(", ".join(verdict.citations) or "no citation")
         reason = f" — {plain_html(verdict.reason)}" if verdict.reason else ""
         removed = plain_html(", ".join(verdict.removed_citations))
@@ -356,7 +364,7 @@ def export_markdown(answer: Answer, hosts: Collection[str] = LINK_HOSTS) -> str:
     if answer.verdicts:
         lines += ["## Verification", ""]
         lines += [
-            f"- {'supported' if v.supported else 'removed'} ({plain_markdown(', '.join(v.citations)) or 'no citation'}, "
+            f"- {verdict_label(v)} ({plain_markdown(', '.join(v.citations)) or 'no citation'}, "
             f"score {v.score:.2f}): {plain_markdown(v.sentence)}"
             for v in answer.verdicts
         ]

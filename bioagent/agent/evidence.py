@@ -206,7 +206,7 @@ class EvidenceSet:
         metadata: dict[str, Any] = {"model": model} if model else {}
         if facts:
             metadata["facts"] = facts
-        return self._add(key, "prediction", f"{name} result", text, None, metadata)
+        return self._add(key, "prediction", tool_title(name), text, None, metadata)
 
     def _add(
         self, key: str, kind: str, title: str, text: str, score: float | None, metadata: dict[str, Any]
@@ -255,3 +255,11 @@ def fill_subject(statement: str, subject: str) -> str:
 def _cut_words(text: str, words: int) -> str:
     parts = text.split()
     return text if len(parts) <= words else " ".join(parts[:words]) + " ..."
+
+
+def tool_title(name: str) -> str:
+    """The readable title of tool ``name`` ("ADMET predictions (ADMET-AI)"); for a tool outside the registry,
+    its name in words ("protein properties")."""
+    from bioagent.tools.registry import SPECS
+
+    return next((spec.title for spec in SPECS if spec.name == name), name.replace("_", " "))

@@ -259,6 +259,29 @@ class AgentSettings(_Section):
         le=200,
         description="Most records one live search adds (PubMed's or UniProt's best).",
     )
+    research: Literal["off", "auto"] = Field(
+        default="auto",
+        description="'auto': a chat model that declares tool calling researches the question itself, calling "
+        "literature_search, protein_search and the prediction tools over several steps (within the research_* "
+        "budgets) before the answer is written and verified as usual; it replaces the one-round planner. 'off' "
+        "(and any model that does not declare tool calling, such as the embedded one): the planner decides once.",
+    )
+    research_max_steps: int = Field(
+        default=6, ge=1, description="Most chat-model turns in one research loop (each may call several tools)."
+    )
+    research_max_tool_calls: int = Field(
+        default=12, ge=0, description="Most tools the research loop runs for one question."
+    )
+    research_max_tokens: int = Field(
+        default=8000,
+        ge=1,
+        description="Most chat-model tokens the research loop spends (prompt plus reply, as the model reports "
+        "them; estimated as characters/4 when it does not).",
+    )
+    research_max_seconds: float = Field(
+        default=60.0, gt=0, description="Most seconds the research loop runs before the answer is written."
+    )
+    research_k: int = Field(default=5, ge=1, le=50, description="Hits a search tool returns when not asked.")
 
 
 class NCBISettings(_Section):

@@ -207,8 +207,7 @@ class Agent:
         limit = self.settings.agent.max_question_chars
         if len(text) > limit:
             return text[:limit], [
-                f"The question was {len(text):,} characters long; only the first {limit:,} were used "
-                "(settings.agent.max_question_chars)."
+                f"The question was {len(text):,} characters long; only its first {limit:,} characters were read."
             ]
         return text, []
 

@@ -38,6 +38,7 @@ from bioagent.agent.terms import QUESTION_WORDS
 from bioagent.agent.verdict import Verdict, VerdictModel
 from bioagent.agent.verify import QUOTED, Verification, Verifier, missing_anchors
 from bioagent.index import Embedder, Index
+from bioagent.index.retriever import IndexRetriever
 from bioagent.settings import Settings
 from bioagent.tools.uniprot_lookup import entry_facts
 from bioagent.types import Answer, Citation, Hit, SentenceVerdict, ToolCall, ToolResult
@@ -135,7 +136,7 @@ class _Nodes:
     def __init__(self, parts: AgentParts) -> None:
         self.parts = parts
         self.config = parts.settings.agent
-        self._rows: dict[int, dict[str, int]] = {}
+        self._retrievers: dict[int, IndexRetriever] = {}
 
     # ----- understand ----------------------------------------------------------------------------------
 
@@ -277,26 +278,15 @@ class _Nodes:
         return entries
 
     def _relevance(self, index: Index, query: str, hits: list[Hit]) -> list[tuple[Hit, float]]:
-        """Cosine between the query and each hit's best chunk: the query encoded by the index's embedder,
-        the chunk's vector read back from the index (nothing is re-encoded)."""
-        if not hits:
-            return []
-        embedder = self.parts.embedder if self.parts.embedder.name == index.embedder.name else index.embedder
-        query_vector = embedder.encode_queries([query])[0]
-        rows = self._chunk_rows(index)
-        found = [rows.get(str(h.metadata.get("chunk_id", h.id))) for h in hits]
-        if any(row is None for row in found):  # not a chunk of this store: encode the hit's text instead
-            vectors = embedder.encode_documents([f"{h.title}. {h.text}" if h.title else h.text for h in hits])
-        else:
-            vectors = index.dense.reconstruct([row for row in found if row is not None])
-        return [(hit, float(vector @ query_vector)) for hit, vector in zip(hits, vectors)]
+        """Each hit with its cosine to the query (see :meth:`IndexRetriever.relevance`)."""
+        return list(zip(hits, self.retriever(index).relevance(query, hits)))
 
-    def _chunk_rows(self, index: Index) -> dict[str, int]:
-        """Chunk id -> row of the index's vector store (built once per index)."""
+    def retriever(self, index: Index) -> IndexRetriever:
+        """The index as a Retriever (one per index, so its chunk rows are read once)."""
         key = id(index)
-        if key not in self._rows:
-            self._rows[key] = {chunk_id: row for row, chunk_id in enumerate(index.chunks.ids)}
-        return self._rows[key]
+        if key not in self._retrievers or self._retrievers[key].index is not index:
+            self._retrievers[key] = IndexRetriever(index, self.parts.embedder)
+        return self._retrievers[key]
 
     # ----- tools ---------------------------------------------------------------------------------------
 
@@ -565,8 +555,8 @@ def _verification_notes(checked: Verification, mode: str) -> list[str]:
         notes.append(f"Removed citations that name no evidence from this run: {shown}.")
     if checked.dropped_sentences:
         notes.append(
-            f"{checked.dropped_sentences} repeated or surplus sentence(s) of the model's answer were dropped "
-            "unchecked (the answer keeps the requested length)."
+            f"{checked.dropped_sentences} sentence(s) of the model's answer that repeated others or went past the "
+            "answer's length were left out."
         )
     if checked.removed_sentences:
         n = len(checked.removed_sentences)

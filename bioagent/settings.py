@@ -267,7 +267,9 @@ class AgentSettings(_Section):
         "(and any model that does not declare tool calling, such as the embedded one): the planner decides once.",
     )
     research_max_steps: int = Field(
-        default=6, ge=1, description="Most chat-model turns in one research loop (each may call several tools)."
+        default=6,
+        ge=1,
+        description="Most chat-model turns in one research loop (each may call several tools).",
     )
     research_max_tool_calls: int = Field(
         default=12, ge=0, description="Most tools the research loop runs for one question."

@@ -19,6 +19,7 @@ from bioagent.agent.generate import ABSTAIN_TEXT, COMPACT, FULL
 from bioagent.agent.graph import AgentParts, Turn, build_graph
 from bioagent.agent.live import LiveSearch
 from bioagent.agent.planner import Planner, choose_planner, declares_tool_calling
+from bioagent.agent.research import Budget, ResearchPlanner
 from bioagent.agent.verdict import VerdictModel
 from bioagent.agent.verify import CachingEmbedder, Verifier
 from bioagent.errors import BioagentError, IndexLoadError
@@ -76,6 +77,7 @@ class Agent:
         tool_list = list(tools) if tools is not None else _default_tools(self.settings, proteins, notes)
         embedder = CachingEmbedder(embedder or _embedder(literature, proteins, self.settings))
         config = self.settings.agent
+        research = config.research == "auto" and declares_tool_calling(self.llm)
         self.parts = AgentParts(
             llm=self.llm,
             literature=literature,
@@ -83,6 +85,7 @@ class Agent:
             tools={tool.name: tool for tool in tool_list},
             embedder=embedder,
             planner=planner
+            or (ResearchPlanner() if research else None)
             or choose_planner(
                 self.settings.llm.planner,
                 self.llm,
@@ -101,6 +104,7 @@ class Agent:
             model_name=model_name,
             startup_notes=notes,
             live=LiveSearch(self.settings) if config.live == "auto" else None,
+            research=Budget.from_settings(config) if research else None,
         )
         self.graph = build_graph(self.parts)
         self.history: list[Turn] = []
@@ -240,7 +244,7 @@ def _step_summary(step: str, update: dict[str, Any]) -> dict[str, Any]:
         }
     if step == "retrieve":
         return {"passages": len(update.get("hits") or []), "timings": update.get("timings", {})}
-    if step == "tools":
+    if step in ("tools", "research"):
         calls = update.get("tool_calls") or []
         return {
             "calls": [

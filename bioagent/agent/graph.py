@@ -34,12 +34,14 @@ from bioagent.agent.generate import (
 )
 from bioagent.agent.live import LiveSearch, pubmed_query, uniprot_query
 from bioagent.agent.planner import Plan, PlannedCall, Planner
+from bioagent.agent.research import Budget, ResearchLoop
 from bioagent.agent.terms import QUESTION_WORDS
 from bioagent.agent.verdict import Verdict, VerdictModel
 from bioagent.agent.verify import QUOTED, Verification, Verifier, missing_anchors
 from bioagent.index import Embedder, Index
 from bioagent.index.retriever import IndexRetriever
 from bioagent.settings import Settings
+from bioagent.tools.search import search_tools
 from bioagent.tools.uniprot_lookup import entry_facts
 from bioagent.types import Answer, Citation, Hit, SentenceVerdict, ToolCall, ToolResult
 
@@ -81,6 +83,9 @@ class AgentParts:
     startup_notes: list[str] = field(default_factory=list)
     live: LiveSearch | None = None
     """Searches PubMed and UniProt when the local evidence is weak (``agent.live: auto``); None when off."""
+    research: Budget | None = None
+    """The chat model researches with tools within this budget after retrieval (``agent.research``); None:
+    the planner's tool calls only."""
 
 
 def _merge(left: dict[str, float], right: dict[str, float]) -> dict[str, float]:
@@ -120,12 +125,16 @@ def build_graph(parts: AgentParts) -> Any:
     """The compiled graph over ``parts``."""
     nodes = _Nodes(parts)
     graph = StateGraph(AgentState)
-    for name in ("understand", "retrieve", "tools", "answer", "verify", "abstain"):
+    names = ["understand", "retrieve", "tools", "answer", "verify", "abstain"]
+    for name in names + (["research"] if parts.research else []):
         graph.add_node(name, _timed(name, getattr(nodes, name)))  # type: ignore[call-overload]
     graph.add_edge(START, "understand")
     graph.add_edge("understand", "retrieve")
     graph.add_edge("retrieve", "tools")
-    graph.add_conditional_edges("tools", nodes.route, {"answer": "answer", "abstain": "abstain"})
+    if parts.research:
+        graph.add_edge("tools", "research")
+    last = "research" if parts.research else "tools"
+    graph.add_conditional_edges(last, nodes.route, {"answer": "answer", "abstain": "abstain"})
     graph.add_edge("answer", "verify")
     graph.add_edge("verify", END)
     graph.add_edge("abstain", END)
@@ -369,6 +378,45 @@ class _Nodes:
         for hit, relevance, kind in rest:
             evidence.add_hit(hit, relevance, kind)
         return evidence
+
+    def research(self, state: AgentState) -> dict[str, Any]:
+        """The model's research loop over the search and prediction tools; evidence grows in place."""
+        assert self.parts.research is not None
+        proteins = self.parts.proteins
+        searches = search_tools(
+            [self.retriever(index) for index in self.parts.literature],
+            self.retriever(proteins) if proteins is not None else None,
+            self.config.research_k,
+        )
+        earlier = state.get("tool_calls") or []
+
+        def subject(calls: list[ToolCall]) -> str:
+            run = ComposerInput(
+                state["question"],
+                state["entities"],
+                EvidenceSet(),
+                earlier + calls,
+                state.get("entries") or {},
+            )
+            return subject_name(run)
+
+        loop = ResearchLoop(
+            self.parts.llm,
+            [*searches, *self.parts.tools.values()],
+            self.parts.research,
+            self.config.min_relevance,
+        )
+        done = loop.run(state["question"], state["entities"], state["evidence"], subject)
+        trace = [
+            f"Researched in {done.steps} model step(s), {len(done.calls)} tool call(s), ~{done.tokens} tokens."
+        ]
+        return {
+            "evidence": state["evidence"],
+            "tool_calls": done.calls,
+            "notes": done.notes,
+            "trace": done.trace + trace,
+            "timings": done.timings,
+        }
 
     def route(self, state: AgentState) -> str:
         return "answer" if len(state.get("evidence") or []) else "abstain"

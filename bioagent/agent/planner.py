@@ -195,17 +195,23 @@ def checked_call(tool: BaseTool, args: Mapping[str, Any], rationale: list[str]) 
     known = {name: value for name, value in args.items() if name in tool.args}
     if dropped := sorted(set(args) - set(known)):
         rationale.append(f"Ignored argument(s) {', '.join(dropped)} of {tool.name}: not in its schema.")
+    if problems := argument_problems(tool, known):
+        rationale.append(f"Refused the call of {tool.name}: {problems}.")
+        return None
+    return PlannedCall(tool.name, known)
+
+
+def argument_problems(tool: BaseTool, args: Mapping[str, Any]) -> str | None:
+    """What is wrong with ``args`` for ``tool`` (arguments its schema does not offer, values it rejects), or
+    None when they fit."""
+    problems = [f"{name}: not an argument of {tool.name}" for name in sorted(set(args) - set(tool.args))]
     schema = tool.args_schema
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         try:
-            schema.model_validate(known)
+            schema.model_validate({name: value for name, value in args.items() if name in tool.args})
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors()
-            )
-            rationale.append(f"Refused the call of {tool.name}: {problems}.")
-            return None
-    return PlannedCall(tool.name, known)
+            problems += [f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors()]
+    return "; ".join(problems) or None
 
 
 def declares_tool_calling(llm: BaseChatModel) -> bool:

@@ -111,12 +111,15 @@ class ScriptedChatModel(BaseChatModel):
 
 
 def _as_message(response: AIMessage, index: int) -> AIMessage:
-    """A fresh copy of a scripted reply, with deterministic ids for tool calls that lack one."""
+    """A fresh copy of a scripted reply (usage metadata kept), with deterministic ids for tool calls that lack
+    one."""
     calls = [
         tool_call(name=call["name"], args=call["args"], id=call.get("id") or f"call_{index}_{n}")
         for n, call in enumerate(response.tool_calls)
     ]
-    return AIMessage(content=response.content, tool_calls=calls, id=response.id)
+    return AIMessage(
+        content=response.content, tool_calls=calls, id=response.id, usage_metadata=response.usage_metadata
+    )
 
 
 def load_script(path: Path) -> list[AIMessage]:

@@ -57,7 +57,7 @@ def test_a_turn_fills_the_chat_and_the_side_panel(app: Any) -> None:
     shown = by_name(app, updates)
     user, steps, reply = shown["chatbot"]
     assert user["role"] == "user" and steps["metadata"]["status"] == "done"
-    assert "**verify**" in steps["content"]
+    assert "**Checked the citations**" in steps["content"]
     assert 'href="https://pubmed.ncbi.nlm.nih.gov/21645374/"' in reply["content"]
     assert shown["message"] == "" and "PMID:21645374" in shown["evidence"]
     assert shown["picker"]["choices"] == ["#1 " + MITO_QUESTION[:60] + "…"]
@@ -68,10 +68,10 @@ def test_a_turn_fills_the_chat_and_the_side_panel(app: Any) -> None:
     assert shown["protein_box"]["visible"] is False and shown["drug_box"]["visible"] is False
 
 
-def test_errors_and_empty_questions_are_chat_messages(app: Any) -> None:
+def test_errors_are_chat_messages_and_an_empty_question_a_notice_under_the_box(app: Any) -> None:
     session = ChatSession()
     empty = by_name(app, run(app, "   ", session))
-    assert empty["chatbot"][-1]["content"] == "Please type a question first."
+    assert empty == {"notice": "⚠ Please type a question first."}  # the chat history is left as it is
     run(app, MITO_QUESTION, session)
     failed = by_name(app, run(app, MITO_QUESTION, session))  # the one scripted reply is used up
     assert (
@@ -85,19 +85,37 @@ def test_too_long_and_too_many_questions_are_refused_in_the_chat(app: Any) -> No
     session = ChatSession()
     limits = app.limits
     too_long = by_name(app, run(app, "x" * (limits.question_chars + 1), session))
-    assert "the limit is 20,000" in too_long["chatbot"][-1]["content"] and session.asked == deque()
+    assert "the limit is 20,000" in too_long["notice"] and session.asked == deque()
     for _ in range(limits.questions_per_minute):
         assert session.admit(limits.questions_per_minute) == 0.0
-    refused = by_name(app, run(app, MITO_QUESTION, session))["chatbot"]
-    assert refused[-1]["content"].startswith("⚠ Too many questions: at most 10 a minute in one conversation.")
-    assert len(refused) == 1 and session.answers == []  # the agent was not asked
+    refused = by_name(app, run(app, MITO_QUESTION, session))
+    assert refused["notice"].startswith("⚠ Too many questions: at most 10 a minute in one conversation.")
+    assert "chatbot" not in refused and session.answers == []  # the agent was not asked
 
 
-def test_new_conversation_clears_the_session(app: Any) -> None:
-    session = ChatSession(answers=[], history=["earlier turn"])
+def test_new_conversation_resets_everything_the_conversation_owns(app: Any) -> None:
+    session = ChatSession()
+    run(app, MITO_QUESTION, session)
     shown = by_name(app, [app.new_conversation(session)])
-    assert shown["chatbot"] == [] and session.history == []
-    assert shown["export_md"]["visible"] is False
+    assert shown["chatbot"] == [] and session.history == [] and session.answers == []
+    assert shown["picker"]["choices"] == [] and shown["picker"]["value"] is None
+    assert shown["export_md"]["visible"] is False and shown["send"]["interactive"] is True
+    assert shown["protein_box"]["visible"] is False and shown["drug_box"]["visible"] is False
+    panel = ("summary", "tools", "verdicts", "reasoning", "notice", "visual_notes", "structure")
+    assert all(shown[name] == "" for name in panel) and "Ask a question" in shown["evidence"]
+    assert set(shown) >= set(app._output_names()) - {"message"}  # what is typed in the box stays
+
+
+def test_a_turn_cleared_while_it_runs_shows_and_keeps_nothing(app: Any) -> None:
+    session = ChatSession()
+    choice = app.resources.default_choice()
+    turn = app.ask(MITO_QUESTION, [], session, choice.backend, list(choice.indexes), choice.k)
+    next(turn)  # the question is in the chat, the agent is running
+    app.new_conversation(session)
+    assert list(turn) == [] and session.answers == []  # nothing more is shown, nothing is kept
+    import gradio as gr
+
+    assert app.show_answer("#1 old answer", session) == gr.skip()  # a stale pick changes nothing
 
 
 def test_chat_command_options() -> None:

@@ -109,8 +109,29 @@ def test_citations_become_links_with_hover_cards_and_text_is_escaped() -> None:
     assert '<a class="cite" href="https://pubmed.ncbi.nlm.nih.gov/21645374/"' in html
     assert 'title="Lace plant &lt;leaves&gt; — Mitochondria play a role' in html
     assert 'href="https://www.uniprot.org/uniprotkb/P04637/entry"' in html
-    assert '<span class="cite" title="disorder result — fraction 0.3">tool:disorder</span>' in html
+    in_page = '<a class="cite" href="#evidence-tool-disorder" title="disorder result — fraction 0.3">'
+    assert (
+        in_page + "disorder result</a>" in html
+    )  # no public page: its record in the evidence panel, by title
+    assert "<span" not in html and html.count("<a ") == html.count('class="cite"') == 3
     assert "&#91;not a cite&#93;" in html  # shown as typed: brackets cannot start Markdown links
+
+
+def test_every_evidence_item_is_an_anchor_target() -> None:
+    panel = render.evidence_html(make_answer())
+    for item in make_answer().evidence:
+        assert f'id="{render.evidence_anchor(item.id)}"' in panel
+    assert render.evidence_anchor("doc:4983/x y") == "evidence-doc-4983-x-y"
+
+
+def test_a_pasted_sequence_is_shown_as_fasta_lines_of_60() -> None:
+    sequence = "M" + "A" * 149
+    shown = render.user_markdown(f"What is this?\n>query protein\n{sequence}")
+    lines = shown.splitlines()
+    assert lines[:3] == ["```text", "What is this?", ">query protein"] and lines[-1] == "```"
+    assert "".join(lines[3:-1]) == sequence and max(len(line) for line in lines[3:-1]) == 60
+    smiles = "CC(=O)Oc1ccccc1C(=O)O" * 4  # not a protein sequence: left whole (wrapped by CSS)
+    assert smiles in render.user_markdown(f"Is this drug-like? {smiles}")
 
 
 def test_answer_message_has_note_and_expandable_source_cards() -> None:
@@ -118,7 +139,7 @@ def test_answer_message_has_note_and_expandable_source_cards() -> None:
     body, _, cards = message.partition('<div class="sources">')
     assert "Note:" not in body.split("> ℹ")[0] and "1 sentence was removed" in body
     assert cards.count('<details class="source-card">') == 3  # PMID, UniProt, tool; in citation order
-    assert cards.index("PMID:21645374") < cards.index("UniProt:P04637") < cards.index("tool:disorder")
+    assert cards.index("PMID:21645374") < cards.index("UniProt:P04637") < cards.index("disorder result</a>")
     assert SNIPPET in cards and "Sources (3)" in cards
 
 
@@ -248,7 +269,9 @@ def test_a_sentence_without_a_citation_is_never_shown_as_supported() -> None:
     from bioagent.ui.render import verdict_label
 
     assert verdict_label(SentenceVerdict(sentence="Yes.", supported=True)) == "– kept, nothing to check"
-    cited = SentenceVerdict(sentence="TP53 is a tumour suppressor.", citations=["UniProt:P04637"], supported=True)
+    cited = SentenceVerdict(
+        sentence="TP53 is a tumour suppressor.", citations=["UniProt:P04637"], supported=True
+    )
     assert verdict_label(cited) == "✓ supported"
     assert verdict_label(SentenceVerdict(sentence="x", citations=["PMID:1"], supported=False)) == "✗ removed"
 
@@ -259,3 +282,36 @@ def test_tool_evidence_has_a_readable_title() -> None:
     evidence = EvidenceSet()
     assert evidence.add_tool_result("admet", {"facts": []}).title == "ADMET predictions (ADMET-AI)"
     assert evidence.add_tool_result("my_tool", {}).title == "my tool"
+
+
+def test_a_corpus_citation_links_to_pubmed_or_its_doi_else_to_its_record_in_the_panel() -> None:
+    from bioagent.agent.evidence import EvidenceSet
+    from bioagent.types import Hit
+
+    evidence = EvidenceSet()
+    hits = {
+        "doc:1": {"doi": "10.1000/xyz"},
+        "doc:2": {"pmid": "123456", "doi": "10.1000/abc"},
+        "doc:3": {},
+    }
+    for key, metadata in hits.items():
+        evidence.add_hit(
+            Hit(id=key[4:], score=0.9, rank=1, text="A claim.", source="scifact", metadata=metadata),
+            0.9,
+            "literature",
+        )
+    urls = [item.url for item in evidence.items]
+    assert urls == ["https://doi.org/10.1000/xyz", "https://pubmed.ncbi.nlm.nih.gov/123456/", None]
+    shown = render.link_citations("A [doc:1; doc:2; doc:3].", {item.id: item for item in evidence.items})
+    assert 'href="https://doi.org/10.1000/xyz"' in shown and 'href="#evidence-doc-3"' in shown
+
+
+@pytest.mark.slow
+def test_the_disorder_plot_is_drawn_for_the_side_panel() -> None:
+    from bioagent.ui.visuals import disorder_plot
+
+    image = disorder_plot("MEEPQSDPSVEPPLSQETFSDLWKLLPENNVLSPLPSQAMDDLMLSPDDIEQWFTEDPGP", Settings())
+    assert image.size == (
+        616,
+        396,
+    )  # 5.6 x 3.6 inches at 110 dpi: fonts stay legible when scaled to the panel

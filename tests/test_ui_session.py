@@ -117,7 +117,9 @@ def test_a_turn_streams_steps_and_tokens_then_the_answer(root: Path) -> None:
     drafts = [draft for _, draft, answer in updates if answer is None and draft]
     assert len(drafts) > 3 and drafts[0] != drafts[-1]  # the answer arrived token by token
     steps, _, answer = updates[-1]
-    assert [line.split("**")[1] for line in steps] == ["understand", "retrieve", "tools", "answer", "verify"]
+    assert [line.split("**")[1] for line in steps] == [
+        "Read the question", "Searched the indexes", "Ran the tools", "Wrote the answer", "Checked the citations"
+    ]  # fmt: skip
     assert answer is not None and [c.id for c in answer.citations] == ["PMID:21645374"]
     assert session.answers == [answer]
 

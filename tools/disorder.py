@@ -183,12 +183,20 @@ def _regions(boundaries: list[list[int]], sequence: str) -> list[dict[str, Any]]
 
 def _plot(protein: dict[str, Any]) -> dict[str, str]:
     """The disorder / predicted-pLDDT plot of one protein as a base64-encoded PNG."""
+    return {"format": "png", "base64": base64.b64encode(disorder_png(protein)).decode("ascii")}
+
+
+def disorder_png(
+    protein: dict[str, Any], width: float = 8.0, height: float = 3.2, font: float = 10.0
+) -> bytes:
+    """PNG of one protein's disorder and predicted-pLDDT profiles (a ``disorder`` result's protein), disordered
+    regions shaded; ``font`` is the title's size, the other texts are a little smaller."""
     require("matplotlib", "matplotlib", "tools", "disorder plots")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     positions = range(1, protein["length"] + 1)
-    figure = Figure(figsize=(8, 3.2), dpi=120)
+    figure = Figure(figsize=(width, height), dpi=120)
     FigureCanvasAgg(figure)
     axis = figure.add_subplot(111)
     for region in protein["disordered_regions"]:
@@ -198,13 +206,16 @@ def _plot(protein: dict[str, Any]) -> dict[str, str]:
         positions, [p / 100 for p in protein["plddt"]], color="tab:blue", lw=1, label="predicted pLDDT / 100"
     )
     axis.axhline(DISORDER_THRESHOLD, color="grey", ls="--", lw=0.8)
-    axis.set(xlim=(1, max(protein["length"], 2)), ylim=(0, 1.02), xlabel="residue", ylabel="score")
-    axis.set_title(f"{protein['name']}: predicted disorder (shaded: disordered regions)", fontsize=10)
-    axis.legend(loc="best", fontsize=8)
+    axis.set(xlim=(1, max(protein["length"], 2)), ylim=(0, 1.02))
+    axis.set_xlabel("residue", fontsize=font - 1)
+    axis.set_ylabel("score", fontsize=font - 1)
+    axis.tick_params(labelsize=font - 2)
+    axis.set_title(f"{protein['name']}: predicted disorder (shaded: disordered)", fontsize=font, pad=font)
+    axis.legend(loc="best", fontsize=font - 3, framealpha=0.8)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    return {"format": "png", "base64": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    return buffer.getvalue()
 
 
 SPEC = ToolSpec(

@@ -44,7 +44,27 @@ PLACEHOLDER = (
 )
 CSS = """
 #chat .message { word-break: break-word; }
-a.cite, span.cite { font-size: 0.85em; font-weight: 600; text-decoration: none; border-bottom: 1px dotted; }
+#chat pre, #chat pre code { white-space: pre-wrap; word-break: break-all; }
+#chat pre { padding-right: 2.5em; }
+a.cite { font-size: 0.85em; font-weight: 600; color: var(--link-text-color); text-decoration: underline;
+  position: relative; }
+a.cite[title]:hover::after, a.cite[title]:focus::after { content: attr(title); position: absolute;
+  left: 0; top: 1.4em; z-index: 50; width: min(26em, 70vw); padding: 6px 8px; border-radius: 6px;
+  background: var(--background-fill-primary); color: var(--body-text-color); font-weight: 400;
+  border: 1px solid var(--border-color-primary); box-shadow: 0 2px 8px rgba(0, 0, 0, 0.2); white-space: normal; }
+#chat .message-wrap, #chat .message, #chat .bubble-wrap { overflow: visible; }
+.evidence-item:target { outline: 2px solid var(--color-accent); }
+#tool-calls table { table-layout: fixed; width: 100%; font-size: 0.85em; }
+#tool-calls td, #tool-calls th { word-break: break-word; white-space: normal; vertical-align: top; }
+#tool-calls code { word-break: break-all; white-space: normal; }
+#tool-calls th:nth-child(1) { width: 27%; } #tool-calls th:nth-child(2) { width: 28%; }
+#tool-calls th:nth-child(4) { width: 4.5em; } #tool-calls td:nth-child(4) { white-space: nowrap; }
+#picker input { text-overflow: ellipsis; overflow: hidden; white-space: nowrap; padding-right: 2em; }
+#notice p { margin: 0; color: var(--body-text-color-subdued); }
+@media (max-width: 640px) {
+  #main-row, #input-row { flex-direction: column; }
+  #main-row > *, #input-row > * { width: 100%; min-width: 0 !important; }
+}
 .source-card, .evidence-item { border: 1px solid var(--border-color-primary); border-radius: 6px;
   padding: 4px 8px; margin: 4px 0; }
 .source-card summary, .evidence-item summary { cursor: pointer; }
@@ -154,7 +174,7 @@ class ChatApp:
         with gr.Blocks(title="bioagent", analytics_enabled=False) as demo:
             session = gr.State(new_session)  # called per browser session: each gets its own conversation
             gr.Markdown(HEADER)
-            with gr.Row(equal_height=False):
+            with gr.Row(equal_height=False, elem_id="main-row"):
                 with gr.Column(scale=3):
                     self._chat_column(gr)
                 with gr.Column(scale=2, elem_id="side-panel"):
@@ -174,10 +194,10 @@ class ChatApp:
             buttons=["copy"],
             feedback_options=None,
         )
-        with gr.Row():
+        with gr.Row(elem_id="input-row"):
             c["message"] = gr.Textbox(
-                placeholder="Question, FASTA or SMILES… (Shift+Enter for a new line)",
-                lines=2,
+                placeholder="Question, FASTA or SMILES… (Enter asks, Shift+Enter adds a line)",
+                lines=1,  # one line to start (grows to max_lines): Enter submits, Shift+Enter adds a line
                 max_lines=12,
                 max_length=self.limits.question_chars,
                 show_label=False,
@@ -185,7 +205,9 @@ class ChatApp:
                 elem_id="question",
             )
             c["send"] = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-        c["new"] = gr.Button("New conversation", size="sm", variant="secondary")
+            c["stop"] = gr.Button("Stop", variant="stop", scale=1, elem_id="stop", visible=False)
+        c["notice"] = gr.Markdown(elem_id="notice")
+        c["new"] = gr.Button("New conversation", size="sm", variant="secondary", elem_id="new-conversation")
         gr.Examples(EXAMPLES, inputs=[c["message"]], label="Example questions (work on the demo indexes)")
         self._settings_box(gr)
 
@@ -215,8 +237,14 @@ class ChatApp:
     def _side_panel(self, gr: Any) -> None:
         c = self.c
         gr.Markdown("### How this answer was made")
-        c["picker"] = gr.Dropdown(label="Answer", choices=[], interactive=True)
-        c["summary"] = gr.Markdown()
+        c["picker"] = gr.Dropdown(
+            label="Answer",
+            choices=[],
+            interactive=True,
+            allow_custom_value=True,  # a pick can race New conversation: show_answer skips a stale one
+            elem_id="picker",
+        )
+        c["summary"] = gr.Markdown(elem_id="summary")
         with gr.Tab("Evidence"):
             c["evidence"] = gr.HTML("<i>Ask a question to see its evidence.</i>", elem_id="evidence-panel")
         with gr.Tab("Tool calls"):
@@ -226,7 +254,9 @@ class ChatApp:
         with gr.Accordion("Reasoning (step by step)", open=False):
             c["reasoning"] = gr.Markdown(elem_id="reasoning")
         with gr.Accordion("Protein", visible=False) as c["protein_box"]:
-            c["plot"] = gr.Image(type="pil", interactive=False, show_label=False, elem_id="disorder-plot")
+            c["plot"] = gr.Image(
+                type="pil", interactive=False, show_label=False, buttons=[], elem_id="disorder-plot"
+            )
         with gr.Accordion("Drug", visible=False) as c["drug_box"]:
             c["structure"] = gr.HTML(elem_id="structure")
             c["admet"] = gr.Dataframe(
@@ -243,31 +273,58 @@ class ChatApp:
             c["export_json"] = gr.DownloadButton("Export JSON", visible=False, size="sm")
 
     def _wire(self, gr: Any, session: Any) -> None:
+        """Ask (button or Enter) shows Stop while the question runs; Stop and New conversation cancel it and
+        any pending answer pick, so nothing of a cancelled or cleared turn comes back."""
         c = self.c
         inputs = [c["message"], c["chatbot"], session, c["backend"], c["indexes"], c["k"], c["live"]]
         outputs = [c[name] for name in self._output_names()]
-        for trigger in (c["send"].click, c["message"].submit):  # one group: one question at a time
-            trigger(
-                self.ask,
-                inputs,
-                outputs,
-                concurrency_id=AGENT_GROUP,
-                concurrency_limit=1,
-                show_progress="hidden",
-            )
-        c["picker"].input(
+        buttons = [c["send"], c["stop"]]
+        run = gr.on(
+            [c["send"].click, c["message"].submit], self.busy_buttons, None, buttons, queue=False
+        ).then(  # one group: one question at a time
+            self.ask,
+            inputs,
+            outputs,
+            concurrency_id=AGENT_GROUP,
+            concurrency_limit=1,
+            show_progress="hidden",
+        )
+        run.then(self.idle_buttons, None, buttons, queue=False)
+        pick = c["picker"].input(
             self.show_answer, [c["picker"], session], outputs, concurrency_id=AGENT_GROUP, concurrency_limit=1
         )
-        c["new"].click(self.new_conversation, [session], outputs)
-        c["chatbot"].clear(self.new_conversation, [session], outputs)
+        c["stop"].click(self.idle_buttons, None, buttons, cancels=[run], queue=False)
+        gr.on(
+            [c["new"].click, c["chatbot"].clear],
+            self.new_conversation,
+            [session],
+            outputs + buttons,
+            cancels=[run, pick],
+        )
         gr.api(self.answer, api_name=API_NAME, concurrency_id=AGENT_GROUP, concurrency_limit=1)
 
     @staticmethod
     def _output_names() -> list[str]:
         return [
-            "chatbot", "message", "picker", "summary", "evidence", "tools", "verdicts", "reasoning",
+            "chatbot", "message", "notice", "picker", "summary", "evidence", "tools", "verdicts", "reasoning",
             "protein_box", "plot", "drug_box", "structure", "admet", "visual_notes", "export_md", "export_json",
         ]  # fmt: skip
+
+    def busy_buttons(self) -> dict[Any, Any]:
+        """While a question runs: Ask disabled, Stop shown."""
+        gr = _gradio()
+        return {
+            self.c["send"]: gr.update(interactive=False, value="Asking…"),
+            self.c["stop"]: gr.update(visible=True),
+        }
+
+    def idle_buttons(self) -> dict[Any, Any]:
+        """No question running: Ask enabled, Stop hidden."""
+        gr = _gradio()
+        return {
+            self.c["send"]: gr.update(interactive=True, value="Ask"),
+            self.c["stop"]: gr.update(visible=False),
+        }
 
     # ----- handlers ------------------------------------------------------------------------------------
 
@@ -281,14 +338,13 @@ class ChatApp:
         k: float,
         live: bool = False,
     ) -> Iterator[dict[Any, Any]]:
-        """Stream one answer into the chat, then fill the side panel. Errors, empty or too long questions and
-        too many questions in a minute become chat messages."""
+        """Stream one answer into the chat, then fill the side panel. Errors become chat messages; empty or too
+        long questions and too many questions in a minute a notice under the box (the chat is left as it is)."""
         history = list(history or [])
         question = (question or "").strip()
         refusal = self._refusal(question, session)
         if refusal:
-            history.append({"role": "assistant", "content": refusal})
-            yield {self.c["chatbot"]: history}
+            yield {self.c["notice"]: refusal}
             return
         choice = Choice(backend, tuple(n for n in INDEX_NAMES if n in (indexes or [])), int(k), bool(live))
         try:
@@ -335,7 +391,7 @@ class ChatApp:
         """Why ``question`` is not run (empty, too long, too many in a minute), or None."""
         limits = self.limits
         if not question:
-            return "Please type a question first."
+            return "⚠ Please type a question first."
         if len(question) > limits.question_chars:
             return (
                 f"⚠ The question is {len(question):,} characters long; the limit is "
@@ -352,7 +408,7 @@ class ChatApp:
     def _ask(
         self, question: str, history: list[Any], session: ChatSession, choice: Choice
     ) -> Iterator[dict[Any, Any]]:
-        c = self.c
+        c, epoch = self.c, session.epoch
         steps = {
             "role": "assistant",
             "content": "Reading the question…",
@@ -360,9 +416,11 @@ class ChatApp:
         }
         reply = {"role": "assistant", "content": "▌"}
         history += [{"role": "user", "content": render.user_markdown(question, self.hosts)}, steps, reply]
-        yield {c["chatbot"]: history, c["message"]: ""}
+        yield {c["chatbot"]: history, c["message"]: "", c["notice"]: ""}
         final = TurnUpdate()
         for final in run_turn(self.resources, session, question, choice):
+            if session.epoch != epoch:  # the conversation was cleared meanwhile: show nothing of this turn
+                return
             recognised = [render.plain_html(line) for line in final.recognised]
             steps["content"] = "<br>".join(recognised + final.steps) or steps["content"]
             reply["content"] = self._reply_text(final)
@@ -381,24 +439,30 @@ class ChatApp:
             **self._panel(session, number),
             c["visual_notes"]: "_Drawing pictures…_",
         }
-        yield self._visual_updates(self._visuals(session, number))
+        visuals = self._visuals(session, number)
+        if session.epoch == epoch:
+            yield self._visual_updates(visuals)
 
-    def show_answer(self, label: str, session: ChatSession) -> dict[Any, Any]:
-        """The side panel for the answer picked in the dropdown."""
+    def show_answer(self, label: str, session: ChatSession) -> Any:
+        """The side panel for the answer picked in the dropdown (nothing changes when the pick is stale)."""
+        gr, epoch = _gradio(), session.epoch
         try:
             number = int(str(label).split(" ", 1)[0].lstrip("#"))
         except ValueError:
-            return {}
+            return gr.skip()
         if not 1 <= number <= len(session.answers):
-            return {}
-        return {**self._panel(session, number), **self._visual_updates(self._visuals(session, number))}
+            return gr.skip()
+        panel = {**self._panel(session, number), **self._visual_updates(self._visuals(session, number))}
+        return panel if session.epoch == epoch else gr.skip()
 
     def new_conversation(self, session: ChatSession) -> dict[Any, Any]:
+        """Everything the conversation owns back to empty: chat, answer picker, side panel, pictures, exports."""
         gr = _gradio()
         session.reset()
         c = self.c
         return {
             c["chatbot"]: [],
+            c["notice"]: "",
             c["picker"]: gr.update(choices=[], value=None),
             c["summary"]: "",
             c["evidence"]: "<i>Ask a question to see its evidence.</i>",
@@ -408,6 +472,7 @@ class ChatApp:
             **self._visual_updates(Visuals()),
             c["export_md"]: gr.update(visible=False, value=None),
             c["export_json"]: gr.update(visible=False, value=None),
+            **self.idle_buttons(),
         }
 
     # ----- panel pieces --------------------------------------------------------------------------------

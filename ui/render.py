@@ -111,8 +111,23 @@ def _heading(item: Evidence) -> str:
     return item.title or _clip(item.snippet, 100)
 
 
+def evidence_anchor(key: str) -> str:
+    """The element id of evidence ``key`` in the evidence panel (``evidence-doc-4983``)."""
+    return "evidence-" + re.sub(r"[^A-Za-z0-9_-]+", "-", key)
+
+
+def citation_label(key: str, item: Evidence | None) -> str:
+    """What a citation shows: its key (``PMID:123``), or for a tool result the tool's short title
+    ("Protein properties", "ADMET predictions 2" for a second call) instead of its internal name."""
+    if not key.startswith("tool:") or item is None or not item.title:
+        return key
+    repeat = re.search(r"-(\d+)$", key)
+    return item.title.split(" (")[0] + (f" {repeat.group(1)}" if repeat else "")
+
+
 def citation_html(key: str, evidence: dict[str, Evidence], hosts: Collection[str] = LINK_HOSTS) -> str:
-    """One citation as a link (when it has a public page on ``hosts``) whose hover card is the cited snippet."""
+    """One citation as a link: its public page on ``hosts`` (new tab), else its record in the evidence panel;
+    the cited snippet shows on hover or focus (a CSS popover of its ``title``, also the native tooltip)."""
     item = evidence.get(key)
     url = evidence_url(item, hosts) if item else citation_url(key)
     card = (
@@ -122,14 +137,14 @@ def citation_html(key: str, evidence: dict[str, Evidence], hosts: Collection[str
         if item
         else ""
     )
-    title = f' title="{plain_html(card)}"' if card else ""
-    label = plain_html(key)
+    hover = f' title="{plain_html(card)}"' if card else ""
+    label = plain_html(citation_label(key, item))
     if url:
         return (
             f'<a class="cite" href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer"'
-            f"{title}>{label}</a>"
+            f"{hover}>{label}</a>"
         )
-    return f'<span class="cite"{title}>{label}</span>'
+    return f'<a class="cite" href="#{evidence_anchor(key)}"{hover}>{label}</a>'
 
 
 def link_citations(text: str, evidence: dict[str, Evidence], hosts: Collection[str] = LINK_HOSTS) -> str:
@@ -172,9 +187,9 @@ def source_cards(answer: Answer, hosts: Collection[str] = LINK_HOSTS) -> str:
             continue
         url = evidence_url(item, hosts)
         link = f" · {_anchor(url, 'open')}" if url else ""
+        heading = "" if key.startswith("tool:") else plain_html(_clip(_heading(item), 120))
         cards.append(
-            f'<details class="source-card"><summary>{citation_html(key, evidence, hosts)} '
-            f"{plain_html(_clip(_heading(item), 120))}</summary>"
+            f'<details class="source-card"><summary>{citation_html(key, evidence, hosts)} {heading}</summary>'
             f"<p>{inert_text(_clip(item.snippet, 700), hosts)}{link}</p></details>"
         )
     if not cards:
@@ -201,12 +216,25 @@ def answer_markdown(answer: Answer, hosts: Collection[str] = LINK_HOSTS) -> str:
     return "".join(parts)
 
 
+FASTA_WIDTH = 60
+_SEQUENCE_LINE = re.compile(r"[A-Za-z*-]+")
+
+
 def user_markdown(text: str, hosts: Collection[str] = LINK_HOSTS) -> str:
-    """The question as typed; pasted FASTA or long sequences/SMILES go in a code block so they stay intact."""
+    """The question as typed; pasted FASTA or long sequences/SMILES go in a code block so they stay intact,
+    sequence lines folded to FASTA lines of 60 residues."""
     lines = text.strip().splitlines()
     if any(line.startswith(">") for line in lines) or any(len(token) >= 60 for token in text.split()):
-        return "```text\n" + text.strip().replace("```", "ˋˋˋ") + "\n```"
+        folded = "\n".join(_fold_sequence(line.strip()) for line in lines)
+        return "```text\n" + folded.replace("```", "ˋˋˋ") + "\n```"
     return inert_text(text.strip(), hosts)
+
+
+def _fold_sequence(line: str) -> str:
+    """A bare sequence line cut into lines of :data:`FASTA_WIDTH`; any other line as it is."""
+    if len(line) <= FASTA_WIDTH or not _SEQUENCE_LINE.fullmatch(line):
+        return line
+    return "\n".join(line[i : i + FASTA_WIDTH] for i in range(0, len(line), FASTA_WIDTH))
 
 
 def streaming_markdown(text: str, hosts: Collection[str] = LINK_HOSTS) -> str:
@@ -229,8 +257,9 @@ def evidence_html(answer: Answer, hosts: Collection[str] = LINK_HOSTS) -> str:
         score = f"relevance {item.score:.2f}" if item.score is not None else "tool output"
         badge = '<span class="badge cited">cited</span>' if item.id in cited else ""
         meta = " · ".join(plain_html(str(p)) for p in (item.kind, source, score) if p)
+        opened = " open" if item.id in cited else ""
         rows.append(
-            f'<details class="evidence-item"{" open" if item.id in cited else ""}><summary>'
+            f'<details class="evidence-item" id="{evidence_anchor(item.id)}"{opened}><summary>'
             f"<b>[{item.number}]</b> {citation_html(item.id, evidence, hosts)} {badge}"
             f'<br><span class="meta">{meta}</span><br>{plain_html(_clip(_heading(item), 160))}</summary>'
             f'<p class="snippet">{inert_text(_clip(item.snippet, 900), hosts)}</p></details>'

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bioagent.agent import Agent, AgentEvent
+from bioagent.agent.evidence import tool_title
 from bioagent.errors import BioagentError
 from bioagent.settings import Settings
 from bioagent.types import Answer
@@ -50,6 +51,8 @@ class ChatSession:
     """Side-panel pictures per answer number (drawn once)."""
     asked: deque[float] = field(default_factory=deque)
     """When the recent questions came (monotonic seconds); kept across :meth:`reset`."""
+    epoch: int = 0
+    """How many times the conversation was cleared: a turn started before a reset shows and keeps nothing."""
 
     def admit(self, per_window: int, now: float | None = None) -> float:
         """Count a question and return 0.0; or, when ``per_window`` questions came in the last
@@ -63,6 +66,8 @@ class ChatSession:
         return 0.0
 
     def reset(self) -> None:
+        """Forget the conversation (not the question rate) and disown any turn still running."""
+        self.epoch += 1
         self.history.clear()
         self.answers.clear()
         self.visuals.clear()
@@ -168,7 +173,7 @@ def run_turn(
 ) -> Iterator[TurnUpdate]:
     """Ask ``question`` in ``session`` and yield the display state after each event. Errors end the stream
     as ``TurnUpdate.error`` (a message for the chat), never as an exception."""
-    update = TurnUpdate()
+    update, epoch = TurnUpdate(), session.epoch
     start = time.perf_counter()
     try:
         agent = resources.agent(choice)
@@ -187,7 +192,7 @@ def run_turn(
             f"the agent failed unexpectedly ({type(exc).__name__}: {exc}); details are in the server log"
         )
     update.seconds = time.perf_counter() - start
-    if update.answer is not None:
+    if update.answer is not None and session.epoch == epoch:
         session.answers.append(update.answer)
     yield update
 
@@ -203,24 +208,38 @@ def _apply(update: TurnUpdate, event: AgentEvent) -> None:
             update.recognised = recognised_inputs(str(event.data.get("entities", "")))
 
 
+STEP_TITLES = {
+    "understand": "Read the question",
+    "retrieve": "Searched the indexes",
+    "tools": "Ran the tools",
+    "answer": "Wrote the answer",
+    "verify": "Checked the citations",
+    "abstain": "Checked the citations",
+}
+"""Readable names of the agent's steps (others are shown by their own name)."""
+
+
 def step_line(event: AgentEvent) -> str:
-    """One line per finished agent step, e.g. ``retrieve — 7 passages (0.12 s)``."""
-    data = event.data
+    """One readable line per finished agent step, e.g. ``**Searched the indexes** — 7 relevant passages
+    (0.12 s)``; tools are named by their titles."""
+    data, step = event.data, str(event.step)
     detail = ""
-    if event.step == "understand":
-        tools = ", ".join(data.get("tools") or []) or "none"
-        detail = f"planned tools: {tools}"
-    elif event.step == "retrieve":
+    if step == "understand":
+        detail = "will use: " + (
+            "; ".join(tool_title(name) for name in data.get("tools") or []) or "no tools"
+        )
+    elif step == "retrieve":
         detail = f"{data.get('passages', 0)} relevant passages"
-    elif event.step == "tools":
+    elif step == "tools":
         calls = data.get("calls") or []
-        detail = ", ".join(f"{c['name']} {'ok' if c['ok'] else 'failed'}" for c in calls) or "no tool calls"
-    elif event.step == "answer":
+        done = [f"{tool_title(c['name'])} {'✓' if c['ok'] else '✗ failed'}" for c in calls]
+        detail = "; ".join(done) or "no tools needed"
+    elif step == "answer":
         detail = "draft written"
-    elif event.step in ("verify", "abstain"):
-        detail = "abstained" if data.get("abstained") else "citations checked"
+    elif step in ("verify", "abstain"):
+        detail = "no answer given (not enough evidence)" if data.get("abstained") else "each sentence checked"
     seconds = f" ({event.seconds:.2f} s)" if event.seconds is not None else ""
-    return f"**{event.step}** — {detail}{seconds}"
+    return f"**{STEP_TITLES.get(step, step)}** — {detail}{seconds}"
 
 
 def recognised_inputs(entities: str) -> list[str]:

@@ -3,7 +3,6 @@ the ADMET table of the drug it is about. Built with the public tool functions (`
 
 from __future__ import annotations
 
-import base64
 import io
 import logging
 from collections.abc import Callable
@@ -74,14 +73,14 @@ def drug_subject(answer: Answer) -> tuple[str, str] | None:
 
 
 def disorder_plot(sequence: str, settings: Settings) -> Any:
-    """The disorder / predicted-pLDDT plot of the first sequence as a PIL image (metapredict via the tool)."""
+    """The disorder / predicted-pLDDT plot of the first sequence (metapredict via the tool) as a PIL image,
+    drawn for the narrow side panel: large fonts, room above the title."""
     from PIL import Image
 
-    from bioagent.tools.disorder import disorder
+    from bioagent.tools.disorder import disorder, disorder_png
 
-    result = disorder(sequence, plot=True, settings=settings)
-    png = base64.b64decode(result["proteins"][0]["plot"]["base64"])
-    return Image.open(io.BytesIO(png))
+    protein = disorder(sequence, settings=settings)["proteins"][0]
+    return Image.open(io.BytesIO(disorder_png(protein, width=5.6, height=3.6, font=13)))
 
 
 def structure_svg(smiles: str, width: int = 360, height: int = 260) -> str:

@@ -47,13 +47,18 @@ def evidence_key(hit: Hit) -> str:
     return f"doc:{doc_id}"
 
 
-def evidence_url(key: str) -> str | None:
+def evidence_url(key: str, metadata: dict[str, Any] | None = None) -> str | None:
+    """The public page of evidence ``key``: PubMed for a PMID (the key's, else one in the record's
+    ``metadata``), UniProt for an accession, else doi.org for a DOI in ``metadata``; None when there is none."""
     prefix, _, value = key.partition(":")
-    if prefix == "PMID":
-        return f"https://pubmed.ncbi.nlm.nih.gov/{value}/"
     if prefix == "UniProt":
         return f"https://www.uniprot.org/uniprotkb/{value}/entry"
-    return None
+    metadata = metadata or {}
+    pmid = value if prefix == "PMID" else str(metadata.get("pmid") or "")
+    if pmid.isdigit():
+        return f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
+    doi = str(metadata.get("doi") or "").strip()
+    return f"https://doi.org/{doi}" if doi.startswith("10.") else None
 
 
 def canonical_key(raw: str) -> str | None:
@@ -185,7 +190,9 @@ class EvidenceSet:
         metadata = {"source": hit.source, "retrieval_score": round(hit.score, 4), "rank": hit.rank}
         if sanitised:
             metadata["sanitised"] = True
-        return self._add(key, kind, hit.title, text, round(relevance, 4), metadata)
+        item = self._add(key, kind, hit.title, text, round(relevance, 4), metadata)
+        item.url = evidence_url(key, hit.metadata)
+        return item
 
     def add_tool_result(
         self, name: str, data: Any, model: str | None = None, subject: str = "it"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import typer
 from rich.console import Console
@@ -23,7 +23,9 @@ from bioagent.errors import BioagentError
 
 if TYPE_CHECKING:
     from bioagent.api import Collected, GrowReport
+    from bioagent.index import Index
     from bioagent.ingest import ColumnMap
+    from bioagent.settings import Settings
 
 app = typer.Typer(
     help="bioagent: retrieval-augmented biomedical question answering (PubMed + UniProt, offline).",
@@ -92,8 +94,6 @@ def index_build(
 ) -> None:
     """Read documents (files and/or live PubMed/UniProt query results), embed them and write a FAISS + BM25
     index with a manifest (locally or on Ray)."""
-    from bioagent.api import grow_index
-
     setup_logging(verbose)
     _require_source(input, pubmed, uniprot)
     distributed = {"engine": engine, "address": address, "num_workers": num_workers}
@@ -108,19 +108,8 @@ def index_build(
 
         ray_module()  # a missing extra is reported before the input is read
     columns = _column_map(id_column, title_column, text_column)
-    collected = _read_files(input, format, columns)
-    index, report = grow_index(
-        out,
-        settings,
-        pubmed=pubmed or None,
-        uniprot=uniprot or None,
-        max_records=max_records,
-        documents=collected.documents,
-        sources=collected.sources,
-        rebuild=True,
-        progress=True,
-    )
-    _report_live(report)
+    sources = _Sources(input, format, columns, pubmed, uniprot, max_records)
+    index, report = _grow(out, settings, sources, rebuild=True)
     typer.echo(f"indexed {len(index):,} documents ({len(index.chunks):,} chunks) into {out}")
     _exit_if_stopped(report)
 
@@ -140,8 +129,6 @@ def index_add(
 ) -> None:
     """Add documents from files and/or live PubMed/UniProt queries to an index (ids already present are skipped;
     an interrupted live run resumes where it stopped)."""
-    from bioagent.api import grow_index
-
     setup_logging()
     _require_source(input, pubmed, uniprot)
     if not (index_dir / "manifest.json").is_file():
@@ -149,18 +136,8 @@ def index_add(
             f"no index at {index_dir}; make one with `bioagent index build --out {index_dir} ...`"
         )
     settings = load_settings(config)
-    collected = _read_files(input, format, None)
-    index, report = grow_index(
-        index_dir,
-        settings,
-        pubmed=pubmed or None,
-        uniprot=uniprot or None,
-        max_records=max_records,
-        documents=collected.documents,
-        sources=collected.sources,
-        progress=True,
-    )
-    _report_live(report)
+    sources = _Sources(input, format, None, pubmed, uniprot, max_records)
+    index, report = _grow(index_dir, settings, sources, rebuild=False)
     typer.echo(
         f"added {report.added:,} documents ({len(report.skipped_duplicates):,} already present); "
         f"index now holds {len(index):,}"
@@ -303,9 +280,37 @@ def _read_files(inputs: list[Path] | None, format: str, columns: ColumnMap | Non
     return collected
 
 
-def _report_live(report: GrowReport) -> None:
+class _Sources(NamedTuple):
+    """What an `index build` or `index add` reads: files, and live PubMed/UniProt queries."""
+
+    inputs: list[Path] | None
+    format: str
+    columns: ColumnMap | None
+    pubmed: str | None
+    uniprot: str | None
+    max_records: int
+
+
+def _grow(path: Path, settings: Settings, sources: _Sources, *, rebuild: bool) -> tuple[Index, GrowReport]:
+    """Read the files, fetch the live queries and write them into the index at ``path``; one line per live
+    source is printed."""
+    from bioagent.api import grow_index
+
+    collected = _read_files(sources.inputs, sources.format, sources.columns)
+    index, report = grow_index(
+        path,
+        settings,
+        pubmed=sources.pubmed or None,
+        uniprot=sources.uniprot or None,
+        max_records=sources.max_records,
+        documents=collected.documents,
+        sources=collected.sources,
+        rebuild=rebuild,
+        progress=True,
+    )
     for source in report.sources:
         typer.echo(source.summary())
+    return index, report
 
 
 def _exit_if_stopped(report: GrowReport) -> None:

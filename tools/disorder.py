@@ -187,16 +187,17 @@ def _plot(protein: dict[str, Any]) -> dict[str, str]:
 
 
 def disorder_png(
-    protein: dict[str, Any], width: float = 8.0, height: float = 3.2, font: float = 10.0
+    protein: dict[str, Any], width: float = 8.0, height: float = 3.2, font: float = 10.0, dpi: int = 120
 ) -> bytes:
     """PNG of one protein's disorder and predicted-pLDDT profiles (a ``disorder`` result's protein), disordered
-    regions shaded; ``font`` is the title's size, the other texts are a little smaller."""
+    regions shaded; ``width``/``height`` in inches at ``dpi``; ``font`` is the title's size, the other texts are
+    a little smaller."""
     require("matplotlib", "matplotlib", "tools", "disorder plots")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     positions = range(1, protein["length"] + 1)
-    figure = Figure(figsize=(width, height), dpi=120)
+    figure = Figure(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(figure)
     axis = figure.add_subplot(111)
     for region in protein["disordered_regions"]:

@@ -80,7 +80,7 @@ def disorder_plot(sequence: str, settings: Settings) -> Any:
     from bioagent.tools.disorder import disorder, disorder_png
 
     protein = disorder(sequence, settings=settings)["proteins"][0]
-    return Image.open(io.BytesIO(disorder_png(protein, width=5.6, height=3.6, font=13)))
+    return Image.open(io.BytesIO(disorder_png(protein, width=5.6, height=3.6, font=13, dpi=110)))
 
 
 def structure_svg(smiles: str, width: int = 360, height: int = 260) -> str:

@@ -193,3 +193,10 @@ def test_the_time_budget_is_checked_before_each_call() -> None:
         "Stopped researching: 4.5 seconds reached (agent.research_max_seconds); the answer rests on the "
         "evidence found so far."
     ]
+
+
+def test_a_model_failure_mid_research_ends_the_loop_with_a_note(root: Path, indexes: tuple[Any, Any]) -> None:
+    answer, _ = ask(root, indexes, [calls(ADMET)], writer="evidence")  # the script then runs out: LLMError
+    assert [c.name for c in answer.tool_calls] == ["admet"]
+    assert "tool:admet" in [e.id for e in answer.evidence] and not answer.abstained
+    assert any(n.startswith("Stopped researching: the chat model failed") for n in answer.notes)

@@ -24,6 +24,7 @@ from bioagent.agent.entities import Entities
 from bioagent.agent.evidence import EvidenceSet, evidence_key
 from bioagent.agent.planner import Plan, argument_problems, retrieval_plan
 from bioagent.agent.prompts import load_prompt
+from bioagent.llm import explain_llm_error
 from bioagent.settings import AgentSettings
 from bioagent.types import Hit, ToolCall, ToolResult
 
@@ -109,7 +110,16 @@ class ResearchLoop:
         research, seen = Research(), dict[str, str]()
         while not self._stop(research, start, model_turn=True):
             began = self.clock()
-            reply = model.invoke(messages)
+            try:
+                reply = model.invoke(messages)
+            except Exception as exc:  # the model failed mid-research: answer from what was found, and say so
+                reason = explain_llm_error(exc, self.llm)
+                research.notes.append(
+                    f"Stopped researching: the chat model failed ({reason}); the answer rests on the evidence "
+                    "found so far."
+                )
+                research.stopped_by = "model error"
+                break
             _add_time(research.timings, "research.model", self.clock() - began)
             research.steps += 1
             research.tokens += _tokens(messages, reply)

@@ -146,6 +146,7 @@ class _Nodes:
         self.parts = parts
         self.config = parts.settings.agent
         self._retrievers: dict[int, IndexRetriever] = {}
+        self._question_words: frozenset[str] | None = None
 
     # ----- understand ----------------------------------------------------------------------------------
 
@@ -216,7 +217,9 @@ class _Nodes:
         question in a corpus whose few aspirin texts were not retrieved."""
         if not self.config.topic_word_share:
             return hits
-        scaffolding = set(index.lexical.words(" ".join(QUESTION_WORDS)))
+        if self._question_words is None:  # every index stems words alike: once per agent
+            self._question_words = frozenset(index.lexical.words(" ".join(QUESTION_WORDS)))
+        scaffolding = self._question_words
         unbracketed = re.sub(r"\([^)]*\)", " ", query)  # "(DCM)" restates the words before it
         counts = {
             w: n for w, n in index.lexical.document_counts(unbracketed).items() if w not in scaffolding and n

@@ -90,7 +90,7 @@ def ask_command(
     """Answer a question from the indexes and tools, with verified citations."""
     setup_logging()
     settings = _settings(config, llm, model, base_url, planner, live)
-    if not index and settings.agent.live == "off":
+    if not index:
         require_an_index(settings)
     agent = _agent(settings, index)
     answer = None

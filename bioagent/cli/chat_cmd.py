@@ -18,11 +18,11 @@ from bioagent.cli.common import (
     HostOption,
     LiveOption,
     exit_on_error,
-    is_loopback,
     load_settings,
     port_option,
     require_an_index,
     setup_logging,
+    warn_if_open,
 )
 from bioagent.errors import BioagentError
 
@@ -90,13 +90,8 @@ def chat_command(
     setup_logging()
     settings = load_settings(config, agent={"live": "auto"} if live else None)
     credentials = chat_credentials(auth, auth_file, settings.chat.auth)
-    if settings.agent.live == "off":
-        require_an_index(settings)
-    if not is_loopback(host) and credentials is None:
-        typer.echo(
-            f"warning: serving on {host} without a login (--auth-file): anyone who can reach this port can use it",
-            err=True,
-        )
+    require_an_index(settings)
+    warn_if_open(host, credentials is not None, "a login (--auth-file)")
     typer.echo(
         f"bioagent chat: http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}  (Ctrl+C stops it)"
     )

@@ -69,11 +69,20 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def require_an_index(settings: Settings) -> None:
-    """Stop with one line on how to build an index when none of the configured ones exists."""
+    """Stop with one line on how to build an index when none of the configured ones exists (unless live search
+    is on: then the first question builds one from PubMed and UniProt)."""
     from bioagent.demo import first_run_hint
 
-    if (hint := first_run_hint(settings)) is not None:
+    if settings.agent.live == "off" and (hint := first_run_hint(settings)) is not None:
         raise BioagentError(hint)
+
+
+def warn_if_open(host: str, guarded: bool, guard: str) -> None:
+    """Warn on stderr when a server listens beyond this machine with nothing (``guard``) keeping others out."""
+    if not is_loopback(host) and not guarded:
+        typer.echo(
+            f"warning: serving on {host} without {guard}: anyone who can reach this port can use it", err=True
+        )
 
 
 _ESCAPE_SEQUENCE = re.compile(

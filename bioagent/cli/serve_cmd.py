@@ -17,11 +17,11 @@ from bioagent.cli.common import (
     HostOption,
     LiveOption,
     exit_on_error,
-    is_loopback,
     load_settings,
     port_option,
     require_an_index,
     setup_logging,
+    warn_if_open,
 )
 from bioagent.errors import BioagentError
 
@@ -71,12 +71,7 @@ def serve_command(
     setup_logging()
     settings = load_settings(config, agent={"live": "auto"} if live else None)
     bearer = read_token(token, token_file)
-    if settings.agent.live == "off":
-        require_an_index(settings)
-    if not is_loopback(host) and bearer is None:
-        typer.echo(
-            f"warning: serving on {host} without a token (--token-file): anyone who can reach this port can use it",
-            err=True,
-        )
+    require_an_index(settings)
+    warn_if_open(host, bearer is not None, "a token (--token-file)")
     typer.echo(f"bioagent serve: http://{host}:{port}/v1  (Ctrl+C stops it)")
     uvicorn.run(create_app(settings, token=bearer), host=host, port=port, log_level="warning")

@@ -243,6 +243,16 @@ def test_follow_up_questions_use_the_conversation(settings: Settings, indexes: t
     assert agent.ask("Is it disordered?").tool_calls == []
 
 
+def test_a_conversation_of_its_own_holds_the_follow_up(settings: Settings, indexes: tuple[Any, Any]) -> None:
+    agent = make_agent(settings, indexes, ["TP53 is disordered in parts [tool:disorder]."] * 2)
+    earlier = agent.conversation_from([("What does TP53 do?", "TP53 acts as a tumor suppressor.")])
+    follow_up = agent.ask("Is it disordered?", conversation=earlier)
+    assert [c.name for c in follow_up.tool_calls] == ["disorder"]
+    assert follow_up.tool_calls[0].arguments["sequence"] == TP53_SEQUENCE
+    assert len(earlier.turns) == 2 and agent.conversation.turns == []  # the agent's own stays empty
+    assert agent.ask("Is it disordered?").tool_calls == []
+
+
 @pytest.mark.parametrize(
     "question",
     ["", "   ", "x" * 50_000, "¿Qué hace la proteína p53 en el cáncer?", "TP53 " * 12_000, "\x00\x07?"],

@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-from bioagent.agent import AgentEvent
+from bioagent.agent import AgentEvent, Conversation
+from bioagent.agent.entities import Entities
+from bioagent.agent.graph import Turn
 from bioagent.settings import Settings
 from bioagent.types import Answer
 from bioagent.ui.app import ChatLimits, launch
@@ -49,20 +51,18 @@ class Overlap:
 
 
 class EchoAgent:
-    """Answers 'Answer to: <question> (turn <n>)' after a short pause. The chat runs a shallow copy per
-    question with the session's history; ``overlap``, ``holding`` and ``gate`` are shared by the copies:
-    a question containing 'hold' sets ``holding`` and waits for ``gate``."""
+    """Answers 'Answer to: <question> (turn <n>)' after a short pause, counting turns in the session's own
+    conversation; a question containing 'hold' sets ``holding`` and waits for ``gate``."""
 
     llm = None
 
     def __init__(self) -> None:
-        self.history: list[Any] = []
         self.overlap = Overlap()
         self.holding = threading.Event()
         self.gate = threading.Event()
         self.gate.set()
 
-    def stream(self, question: str) -> Iterator[AgentEvent]:
+    def stream(self, question: str, *, conversation: Conversation) -> Iterator[AgentEvent]:
         self.overlap.enter()
         try:
             if "hold" in question:
@@ -70,8 +70,8 @@ class EchoAgent:
                 self.gate.wait(RESULT_TIMEOUT_S)
             time.sleep(0.01)  # long enough for a second question to overlap, if the server let it
             yield AgentEvent(type="token", text="Answer")
-            self.history.append(question)  # the session's own list
-            text = f"Answer to: {question} (turn {len(self.history)})"
+            conversation.turns.append(Turn(question, "", Entities()))
+            text = f"Answer to: {question} (turn {len(conversation.turns)})"
             yield AgentEvent(type="answer", answer=Answer(question=question, text=text))
         finally:
             self.overlap.leave()

@@ -8,7 +8,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +138,37 @@ def test_chat_completions_through_the_openai_client(real_url: str) -> None:
     assert streamed == content and chunks[-1].choices[0].finish_reason == "stop"
 
 
+class RecordingAgent:
+    """Answers with the conversation it was given, so a test can see what the server read from the messages."""
+
+    def conversation_from(self, exchanges: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        return list(exchanges)
+
+    def stream(self, question: str, *, conversation: Any) -> Iterator[AgentEvent]:
+        yield AgentEvent(type="answer", answer=Answer(question=question, text=json.dumps(conversation)))
+
+
+def test_chat_completions_read_the_earlier_turns_as_the_conversation() -> None:
+    app = create_app(agent_factory=RecordingAgent)
+    first = "What does TP53 do?"
+    reply = "TP53 is a tumour suppressor [UniProt:P04637].\n\nSources:\n- [UniProt:P04637] Cellular tumor antigen p53"
+    messages: Any = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": first},
+        {"role": "assistant", "content": reply},
+        {"role": "user", "content": "A question that got no reply"},
+        {"role": "user", "content": [{"type": "text", "text": "Is it disordered?"}]},
+    ]
+    with Served(app) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="none", timeout=TIMEOUT_S)
+        content = (
+            client.chat.completions.create(model="bioagent", messages=messages).choices[0].message.content
+        )
+        single = client.chat.completions.create(model="bioagent", messages=messages[-1:])
+    assert json.loads(content or "") == [[first, "TP53 is a tumour suppressor [UniProt:P04637]."]]
+    assert json.loads(single.choices[0].message.content or "") == []
+
+
 def test_a_missing_or_wrong_token_is_refused(real_url: str) -> None:
     body = {"question": QUESTION}
     assert httpx.post(f"{real_url}/v1/ask", json=body, timeout=TIMEOUT_S).status_code == 401
@@ -163,11 +194,13 @@ class BlockingAgent:
     """Answers at once, except a question containing 'hold', which waits for ``gate``."""
 
     def __init__(self) -> None:
-        self.history: list[Any] = []
         self.holding = threading.Event()
         self.gate = threading.Event()
 
-    def stream(self, question: str) -> Iterator[AgentEvent]:
+    def conversation_from(self, exchanges: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        return list(exchanges)
+
+    def stream(self, question: str, *, conversation: Any) -> Iterator[AgentEvent]:
         if "hold" in question:
             self.holding.set()
             self.gate.wait(TIMEOUT_S)

@@ -97,7 +97,7 @@ def test_new_conversation_resets_everything_the_conversation_owns(app: Any) -> N
     session = ChatSession()
     run(app, MITO_QUESTION, session)
     shown = by_name(app, [app.new_conversation(session)])
-    assert shown["chatbot"] == [] and session.history == [] and session.answers == []
+    assert shown["chatbot"] == [] and session.conversation.turns == [] and session.answers == []
     assert shown["picker"]["choices"] == [] and shown["picker"]["value"] is None
     assert shown["export_md"]["visible"] is False and shown["send"]["interactive"] is True
     assert shown["protein_box"]["visible"] is False and shown["drug_box"]["visible"] is False

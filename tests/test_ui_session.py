@@ -129,17 +129,17 @@ def test_sessions_keep_separate_conversations_and_share_the_agent(root: Path) ->
     first, second = ChatSession(), ChatSession()
     choice = resources.default_choice()
     final(list(run_turn(resources, first, MITO_QUESTION, choice)))
-    assert len(first.history) == 1 and second.history == [] and second.answers == []
+    assert len(first.conversation.turns) == 1 and second.conversation.turns == [] and second.answers == []
     final(list(run_turn(resources, second, MITO_QUESTION, choice)))
-    assert len(first.history) == 1 and len(second.history) == 1
-    assert first.history is not second.history
+    assert len(first.conversation.turns) == 1 and len(second.conversation.turns) == 1
+    assert first.conversation is not second.conversation
     agent = resources.agent(choice)
-    assert agent.history == []  # the shared agent itself holds no one's conversation
+    assert agent.conversation.turns == []  # the shared agent itself holds no one's conversation
     assert (
         resources.agent(Choice(choice.backend, choice.indexes, 3)).llm is agent.llm
     )  # one model per backend
     first.reset()
-    assert first.history == [] and first.answers == [] and len(second.answers) == 1
+    assert first.conversation.turns == [] and first.answers == [] and len(second.answers) == 1
 
 
 def test_errors_end_the_turn_as_a_message(root: Path) -> None:

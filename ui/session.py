@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 import time
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bioagent.agent import Agent, AgentEvent
+from bioagent.agent import Agent, AgentEvent, Conversation
 from bioagent.agent.evidence import tool_title
 from bioagent.errors import BioagentError
 from bioagent.settings import Settings
@@ -45,7 +44,7 @@ class ChatSession:
     """One browser session's conversation: the agent's memory of earlier turns and every answer shown."""
 
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    history: list[Any] = field(default_factory=list)
+    conversation: Conversation = field(default_factory=Conversation)
     answers: list[Answer] = field(default_factory=list)
     visuals: dict[int, Any] = field(default_factory=dict)
     """Side-panel pictures per answer number (drawn once)."""
@@ -68,7 +67,7 @@ class ChatSession:
     def reset(self) -> None:
         """Forget the conversation (not the question rate) and disown any turn still running."""
         self.epoch += 1
-        self.history.clear()
+        self.conversation.clear()
         self.answers.clear()
         self.visuals.clear()
 
@@ -176,11 +175,8 @@ def run_turn(
     update, epoch = TurnUpdate(), session.epoch
     start = time.perf_counter()
     try:
-        agent = resources.agent(choice)
-        # A shallow copy shares the models, indexes and graph; the session's own list holds the memory.
-        conversation = copy.copy(agent)
-        conversation.history = session.history
-        for event in conversation.stream(question):
+        agent = resources.agent(choice)  # shared by every session: the session's conversation is its own
+        for event in agent.stream(question, conversation=session.conversation):
             _apply(update, event)
             update.seconds = time.perf_counter() - start
             yield update

@@ -5,6 +5,6 @@ agent = Agent.from_settings()
 answer = agent.ask("What does TP53 do?")
 """
 
-from bioagent.agent.core import ABSTAIN_TEXT, Agent, AgentEvent
+from bioagent.agent.core import ABSTAIN_TEXT, Agent, AgentEvent, Conversation
 
-__all__ = ["ABSTAIN_TEXT", "Agent", "AgentEvent"]
+__all__ = ["ABSTAIN_TEXT", "Agent", "AgentEvent", "Conversation"]

@@ -7,6 +7,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,6 +42,19 @@ class AgentEvent(BaseModel):
     seconds: float | None = None
     data: dict[str, Any] = Field(default_factory=dict)
     answer: Answer | None = None
+
+
+@dataclass
+class Conversation:
+    """One user's earlier questions and answers, read for follow-up questions. An agent can serve many users:
+    pass each one's own conversation to :meth:`Agent.stream` / :meth:`Agent.ask` (without one, the agent's
+    own :attr:`Agent.conversation` is used)."""
+
+    turns: list[Turn] = field(default_factory=list)
+
+    def clear(self) -> None:
+        """Forget the earlier turns (follow-up questions start fresh)."""
+        self.turns.clear()
 
 
 class Agent:
@@ -107,7 +121,8 @@ class Agent:
             research=Budget.from_settings(config) if research else None,
         )
         self.graph = build_graph(self.parts)
-        self.history: list[Turn] = []
+        self.conversation = Conversation()
+        """The conversation of callers that do not keep their own."""
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **parts: Any) -> Agent:
@@ -121,18 +136,24 @@ class Agent:
 
     # ----- asking --------------------------------------------------------------------------------------
 
-    def ask(self, question: str, options: Sequence[str] | None = None) -> Answer:
-        """Answer ``question`` (``options``: verdicts the answer must open with, e.g. yes/no/maybe)."""
+    def ask(
+        self, question: str, options: Sequence[str] | None = None, conversation: Conversation | None = None
+    ) -> Answer:
+        """Answer ``question`` (``options``: verdicts the answer must open with, e.g. yes/no/maybe) as the next
+        turn of ``conversation`` (default: the agent's own)."""
         answer = None
-        for event in self.stream(question, options):
+        for event in self.stream(question, options, conversation):
             if event.type == "answer":
                 answer = event.answer
         assert answer is not None
         return answer
 
-    def stream(self, question: str, options: Sequence[str] | None = None) -> Iterator[AgentEvent]:
+    def stream(
+        self, question: str, options: Sequence[str] | None = None, conversation: Conversation | None = None
+    ) -> Iterator[AgentEvent]:
         """Step events as each step finishes, token events as the model writes, then the answer event."""
         start = time.perf_counter()
+        conversation = self.conversation if conversation is None else conversation
         cleaned, notes = self._clean(question)
         if not cleaned:
             answer = Answer(
@@ -148,7 +169,7 @@ class Agent:
         state = {
             "question": cleaned,
             "options": list(options) if options else None,
-            "history": self.history[-self.settings.agent.memory_turns :]
+            "history": conversation.turns[-self.settings.agent.memory_turns :]
             if self.settings.agent.memory_turns
             else [],
         }
@@ -166,14 +187,18 @@ class Agent:
                     seconds=update.get("timings", {}).get(step),
                     data=_step_summary(step, update),
                 )
-        answer = self._finish(final, notes, start)
+        answer = self._finish(final, notes, start, conversation)
         yield AgentEvent(type="answer", answer=answer)
 
-    async def aask(self, question: str, options: Sequence[str] | None = None) -> Answer:
+    async def aask(
+        self, question: str, options: Sequence[str] | None = None, conversation: Conversation | None = None
+    ) -> Answer:
         """:meth:`ask` without blocking the event loop (runs in a worker thread)."""
-        return await asyncio.to_thread(self.ask, question, options)
+        return await asyncio.to_thread(self.ask, question, options, conversation)
 
-    async def astream(self, question: str, options: Sequence[str] | None = None) -> AsyncIterator[AgentEvent]:
+    async def astream(
+        self, question: str, options: Sequence[str] | None = None, conversation: Conversation | None = None
+    ) -> AsyncIterator[AgentEvent]:
         """:meth:`stream` for async code: events arrive as the worker thread produces them."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -181,7 +206,7 @@ class Agent:
 
         def produce() -> None:
             try:
-                for event in self.stream(question, options):
+                for event in self.stream(question, options, conversation):
                     loop.call_soon_threadsafe(queue.put_nowait, event)
             except BaseException as exc:  # re-raised in the consumer
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
@@ -201,8 +226,13 @@ class Agent:
         return self.parts.model_name
 
     def reset(self) -> None:
-        """Forget the conversation (follow-up questions start fresh)."""
-        self.history.clear()
+        """Forget the agent's own conversation (follow-up questions start fresh)."""
+        self.conversation.clear()
+
+    def conversation_from(self, exchanges: Sequence[tuple[str, str]]) -> Conversation:
+        """A conversation holding earlier (question, answer) exchanges, e.g. a chat client's message list."""
+        recognise = self.parts.recognizer.recognise
+        return Conversation([Turn(question, answer, recognise(question)) for question, answer in exchanges])
 
     # ----- helpers -------------------------------------------------------------------------------------
 
@@ -215,14 +245,18 @@ class Agent:
             ]
         return text, []
 
-    def _finish(self, final: dict[str, Any], notes: list[str], start: float) -> Answer:
+    def _finish(
+        self, final: dict[str, Any], notes: list[str], start: float, conversation: Conversation
+    ) -> Answer:
         answer: Answer = final["answer"]
         if notes:
             answer.notes = notes + answer.notes
             answer.text = f"{answer.text}\n\nNote: {' '.join(notes)}"
         answer.timings = {**final.get("timings", {}), "total": round(time.perf_counter() - start, 4)}
         if not answer.abstained and "entities" in final:
-            self.history.append(Turn(answer.question, answer.text.split("\n\nNote:")[0], final["entities"]))
+            conversation.turns.append(
+                Turn(answer.question, answer.text.split("\n\nNote:")[0], final["entities"])
+            )
         return answer
 
     def __repr__(self) -> str:

@@ -6,20 +6,21 @@
   verified answer with its citations inline and a "Sources:" list.
 - ``GET /v1/models``: the one model, ``bioagent``.
 
-Each request is a fresh conversation. One agent is built on the first question and shared; runs are bounded
+Each ``/v1/ask`` request is a fresh conversation; ``/v1/chat/completions`` reads the earlier user and assistant
+messages as the conversation, so a follow-up ("and its half-life?") is read with the question before it. One
+agent is built on the first question and shared; runs are bounded
 (:class:`ServeLimits`): one at a time by default, a short wait queue, then 429.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import hmac
 import json
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
     from bioagent.agent import AgentEvent
 
 MODEL_ID = "bioagent"
+SOURCES_HEADING = "\n\nSources:\n"
+Exchanges = Sequence[tuple[str, str]]
+"""Earlier (question, answer) exchanges of a conversation."""
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,9 @@ class ServeLimits:
 class QuestionAgent(Protocol):
     """What the server needs of an agent (``bioagent.agent.Agent``; tests pass fakes)."""
 
-    history: list[Any]
+    def conversation_from(self, exchanges: Sequence[tuple[str, str]]) -> Any: ...
 
-    def stream(self, question: str) -> Iterator[AgentEvent]: ...
+    def stream(self, question: str, *, conversation: Any) -> Iterator[AgentEvent]: ...
 
 
 class AskRequest(BaseModel):
@@ -105,27 +109,32 @@ class AgentRunner:
         self._admitted = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def start(self, question: str) -> AsyncIterator[AgentEvent]:
-        """Admit ``question`` (429 when the queue is full) and start its run; the run's events."""
+    def start(self, question: str, earlier: Exchanges = ()) -> AsyncIterator[AgentEvent]:
+        """Admit ``question`` (429 when the queue is full) and start its run after the ``earlier`` exchanges of
+        its conversation; the run's events."""
         if self._admitted >= self._capacity:
             raise HTTPException(429, "the server is busy: too many questions waiting", {"Retry-After": "10"})
         self._admitted += 1
         queue: asyncio.Queue[AgentEvent | Exception | None] = asyncio.Queue()
         stop = threading.Event()
-        task = asyncio.create_task(self._run(question, queue, stop))
+        task = asyncio.create_task(self._run(question, earlier, queue, stop))
         self._tasks.add(task)  # a reference until done; the run ends even if its client leaves
         task.add_done_callback(self._tasks.discard)
         return _drain(queue, stop)
 
-    async def answer(self, question: str) -> Answer:
+    async def answer(self, question: str, earlier: Exchanges = ()) -> Answer:
         """The final answer to ``question``."""
-        async for event in self.start(question):
+        async for event in self.start(question, earlier):
             if event.type == "answer" and event.answer is not None:
                 return event.answer
         raise BioagentError("the agent gave no answer")
 
     async def _run(
-        self, question: str, queue: asyncio.Queue[AgentEvent | Exception | None], stop: threading.Event
+        self,
+        question: str,
+        earlier: Exchanges,
+        queue: asyncio.Queue[AgentEvent | Exception | None],
+        stop: threading.Event,
     ) -> None:
         loop = asyncio.get_running_loop()
         try:
@@ -133,6 +142,7 @@ class AgentRunner:
                 await anyio.to_thread.run_sync(
                     self._work,
                     question,
+                    earlier,
                     lambda event: loop.call_soon_threadsafe(queue.put_nowait, event),
                     stop,
                 )
@@ -142,11 +152,16 @@ class AgentRunner:
             self._admitted -= 1
             queue.put_nowait(None)
 
-    def _work(self, question: str, put: Callable[[AgentEvent], object], stop: threading.Event) -> None:
-        """Run ``question`` in a fresh conversation on the shared agent (in a worker thread)."""
-        conversation = copy.copy(self._shared_agent())
-        conversation.history = []
-        events = conversation.stream(question)
+    def _work(
+        self,
+        question: str,
+        earlier: Exchanges,
+        put: Callable[[AgentEvent], object],
+        stop: threading.Event,
+    ) -> None:
+        """Run ``question`` on the shared agent in a conversation of its own (in a worker thread)."""
+        agent = self._shared_agent()
+        events = agent.stream(question, conversation=agent.conversation_from(earlier))
         try:
             for event in events:
                 put(event)
@@ -208,12 +223,14 @@ def create_app(
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: ChatRequest) -> Response:
-        """OpenAI chat completions: the answer to the last user message, citations inline plus "Sources:"."""
-        question = _checked_question(_last_user_text(request.messages), limits)
+        """OpenAI chat completions: the answer to the last user message (read after the earlier exchanges),
+        citations inline plus "Sources:"."""
+        last, earlier = chat_turns(request.messages)
+        question = _checked_question(last, limits)
         reply = _Completion()
         if request.stream:
-            return _sse(reply.chunks(runner.start(question)))
-        return JSONResponse(reply.message(cited_text(await runner.answer(question))))
+            return _sse(reply.chunks(runner.start(question, earlier)))
+        return JSONResponse(reply.message(cited_text(await runner.answer(question, earlier))))
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
@@ -280,11 +297,18 @@ def _checked_question(question: str, limits: ServeLimits) -> str:
     return question
 
 
-def _last_user_text(messages: list[ChatMessage]) -> str:
-    for message in reversed(messages):
-        if message.role == "user":
-            return message.text()
-    raise HTTPException(400, "the messages hold no user message")
+def chat_turns(messages: list[ChatMessage]) -> tuple[str, Exchanges]:
+    """The last user message and the (question, answer) exchanges before it: each user message followed by an
+    assistant reply (whose "Sources:" list is left out). System messages and unanswered questions are skipped."""
+    users = [i for i, message in enumerate(messages) if message.role == "user"]
+    if not users:
+        raise HTTPException(400, "the messages hold no user message")
+    earlier = []
+    for position, message in enumerate(messages[: users[-1]]):
+        following = messages[position + 1] if position + 1 < users[-1] else None
+        if message.role == "user" and following is not None and following.role == "assistant":
+            earlier.append((message.text(), following.text().split(SOURCES_HEADING)[0].strip()))
+    return messages[users[-1]].text(), earlier
 
 
 def cited_text(answer: Answer) -> str:
@@ -296,7 +320,7 @@ def cited_text(answer: Answer) -> str:
         " ".join(part for part in (f"- [{c.id}]", titles.get(c.id) or "", c.url or "") if part)
         for c in answer.citations
     ]
-    return answer.text + "\n\nSources:\n" + "\n".join(lines)
+    return answer.text + SOURCES_HEADING + "\n".join(lines)
 
 
 def _sse(events: AsyncIterator[str]) -> StreamingResponse:

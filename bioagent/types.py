@@ -50,6 +50,19 @@ class Hit(BaseModel):
     def parent_id(self) -> str:
         return str(self.metadata.get("parent_id", self.id))
 
+    @classmethod
+    def of_document(cls, doc: Document, rank: int, score: float = 1.0) -> Hit:
+        """``doc`` as a hit of its own (found by id rather than by a search)."""
+        return cls(
+            id=doc.id,
+            score=score,
+            rank=rank,
+            title=doc.title,
+            text=doc.text,
+            source=doc.source,
+            metadata=dict(doc.metadata),
+        )
+
 
 EvidenceKind = Literal["literature", "database", "prediction"]
 

@@ -63,8 +63,15 @@ def search_retrievers(
     for retriever in retrievers:
         hits = retriever.search(query, k, **filters)
         scored += zip(hits, retriever.relevance(query, hits))
-    scored = sorted(scored, key=lambda pair: -pair[1])[:k]
-    return {"query": query, "hits": [_as_json(hit, score) for hit, score in scored]}, scored
+    ranked = sorted(scored, key=lambda pair: -pair[1])[:k]
+    data, ranked = scored_hits([hit for hit, _ in ranked], [relevance for _, relevance in ranked])
+    return {"query": query, **data}, ranked
+
+
+def scored_hits(hits: Sequence[Hit], relevance: Sequence[float]) -> tuple[dict[str, Any], ScoredHits]:
+    """``hits`` with their relevance, as a search tool's JSON result and as (hit, relevance) pairs."""
+    scored = list(zip(hits, relevance))
+    return {"hits": [_as_json(hit, score) for hit, score in scored]}, scored
 
 
 def _as_json(hit: Hit, score: float) -> dict[str, Any]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import operator
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
@@ -32,14 +33,14 @@ from bioagent.agent.generate import (
     stream_reply,
     verdict_options,
 )
-from bioagent.agent.live import LiveSearch, pubmed_query, uniprot_query
+from bioagent.agent.live import Kind, LiveSearch, live_search_tools, pubmed_query, uniprot_query
 from bioagent.agent.planner import Plan, PlannedCall, Planner
 from bioagent.agent.research import Budget, ResearchLoop
 from bioagent.agent.terms import QUESTION_WORDS
 from bioagent.agent.verdict import Verdict, VerdictModel
 from bioagent.agent.verify import QUOTED, Verification, Verifier, missing_anchors
 from bioagent.index import Embedder, Index
-from bioagent.index.retriever import IndexRetriever
+from bioagent.index.retriever import IndexRetriever, Retriever
 from bioagent.settings import Settings
 from bioagent.tools.search import search_tools
 from bioagent.tools.uniprot_lookup import entry_facts
@@ -242,29 +243,53 @@ class _Nodes:
         symbols no local entry has. What they add is written to the local index and searched like the rest."""
         assert self.parts.live is not None
         plan, entities, notes = state["plan"], state["entities"], []
-        settings = self.parts.settings
         if plan.literature_query and not self._reaches_threshold(literature):
-            target = (
-                self.parts.literature[0].path if self.parts.literature else settings.literature_index_path()
-            )
             query = pubmed_query(plan.literature_query, entities.genes + entities.drugs)
-            grown, note = self.parts.live.grow("literature", target, query)
-            notes.append(note)
-            if grown is not None:
-                self.parts.literature[:1] = [grown]
+            growth = self.parts.live.grow("literature", self.live_target("literature"), query)
+            notes.append(growth.note)
+            if growth.index is not None:
+                self.grew("literature", growth.index)
                 literature = self._search_literature(plan, {})
         if entities.unknown_symbols and not plan.protein_ids:
-            target = self.parts.proteins.path if self.parts.proteins else settings.protein_index_path()
-            grown, note = self.parts.live.grow("proteins", target, uniprot_query(entities.unknown_symbols))
-            notes.append(note)
-            if grown is not None:
-                self.parts.proteins = grown
+            query = uniprot_query(entities.unknown_symbols)
+            growth = self.parts.live.grow("proteins", self.live_target("proteins"), query)
+            notes.append(growth.note)
+            if (grown := growth.index) is not None:
+                self.grew("proteins", grown)
                 wanted = {symbol.upper() for symbol in entities.unknown_symbols}
                 plan.protein_ids = [
                     d.id for d in grown.documents if str(d.metadata.get("gene", "")).upper() in wanted
                 ]
                 proteins = self._search_proteins(plan, {})
         return literature, proteins, [note for note in notes if note]
+
+    def live_target(self, kind: Kind) -> Path:
+        """The index live records of ``kind`` are added to: the first literature index, the protein index, or
+        the configured folder when there is none yet."""
+        settings = self.parts.settings
+        if kind == "literature":
+            return (
+                self.parts.literature[0].path if self.parts.literature else settings.literature_index_path()
+            )
+        return self.parts.proteins.path if self.parts.proteins else settings.protein_index_path()
+
+    def grew(self, kind: Kind, index: Index) -> None:
+        """Search the grown ``index`` from now on (it replaces the index it grew from)."""
+        if kind == "literature":
+            self.parts.literature[:1] = [index]
+        else:
+            self.parts.proteins = index
+
+    def live_retrievers(self, kind: Kind) -> list[Retriever]:
+        indexes = self.parts.literature if kind == "literature" else [self.parts.proteins]
+        return [self.retriever(index) for index in indexes if index is not None]
+
+    def live_hits(self, kind: Kind, ids: Sequence[str]) -> list[Hit]:
+        indexes = [i for i in (self.parts.literature if kind == "literature" else [self.parts.proteins]) if i]
+        found = (
+            next((d for index in indexes if (d := index.get(doc_id)) is not None), None) for doc_id in ids
+        )
+        return [Hit.of_document(doc, rank) for rank, doc in enumerate(filter(None, found), start=1)]
 
     def _reaches_threshold(self, hits: list[tuple[Hit, float, str]]) -> bool:
         return any(relevance >= self.config.min_relevance for _, relevance, _ in hits)
@@ -277,14 +302,11 @@ class _Nodes:
             if doc is not None:
                 # the fields an answer may quote whole (length, every disease) beside the indexed summary
                 quoted = [str(f["statement"]) for f in entry_facts(doc) if str(f["value"]) not in doc.text]
-                hit = Hit(
-                    id=doc.id,
-                    score=1.0,
-                    rank=rank,
-                    title=doc.title,
-                    text="\n".join([doc.text, *quoted]),
-                    source=doc.source,
-                    metadata={**doc.metadata, "matched_entity": True},
+                hit = Hit.of_document(doc, rank).model_copy(
+                    update={
+                        "text": "\n".join([doc.text, *quoted]),
+                        "metadata": {**doc.metadata, "matched_entity": True},
+                    }
                 )
                 entries.append((hit, 1.0, "database"))
         return entries
@@ -403,9 +425,10 @@ class _Nodes:
             )
             return subject_name(run)
 
+        live = live_search_tools(self.parts.live, self, self.config.research_k) if self.parts.live else []
         loop = ResearchLoop(
             self.parts.llm,
-            [*searches, *self.parts.tools.values()],
+            [*searches, *live, *self.parts.tools.values()],
             self.parts.research,
             self.config.min_relevance,
         )

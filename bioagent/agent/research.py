@@ -192,6 +192,8 @@ class ResearchLoop:
             research.trace.append(f"Called {shown}: failed ({call.result.error}).")
             research.notes.append(f"The {name} tool failed: {call.result.error}")
             return f"The tool failed: {call.result.error}"
+        if note := call.result.data.get("note"):  # e.g. a live search that found its service offline
+            research.notes.append(str(note))
         if hits is not None:
             keys = self._add_hits(hits, evidence)
         else:

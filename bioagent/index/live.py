@@ -44,7 +44,8 @@ class _LiveSource:
 class SourceReport:
     """What one live query found and contributed.
 
-    ``found``: ids the query returned (at most ``max_records``); ``already_present``: of those, ids the index
+    ``found``: how many ids the query returned (at most ``max_records``), ``ids`` those ids in the service's
+    order; ``already_present``: of those, ids the index
     (or the local documents added with them) already held; ``fetched``: records fetched by this run;
     ``resumed``: records taken from an interrupted run's staging file; ``added``: documents added;
     ``not_returned``: ids the service gave no usable record for; ``error``: why fetching stopped early.
@@ -53,6 +54,7 @@ class SourceReport:
     label: str
     query: str
     found: int = 0
+    ids: list[str] = field(default_factory=list)
     already_present: int = 0
     fetched: int = 0
     resumed: int = 0
@@ -177,7 +179,7 @@ def _collect(
     staged = _read_staged(staging)
     wanted = [doc_id for doc_id in ids if doc_id not in present]
     missing = [doc_id for doc_id in wanted if doc_id not in staged]
-    report.found, report.already_present = len(ids), len(ids) - len(wanted)
+    report.found, report.ids, report.already_present = len(ids), ids, len(ids) - len(wanted)
     report.resumed = len(wanted) - len(missing)
     with tqdm(
         total=len(missing), unit="record", desc=f"Fetching {source.label}", disable=not progress

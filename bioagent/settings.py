@@ -284,6 +284,19 @@ class AgentSettings(_Section):
         default=60.0, gt=0, description="Most seconds the research loop runs before the answer is written."
     )
     research_k: int = Field(default=5, ge=1, le=50, description="Hits a search tool returns when not asked.")
+    research_summaries: bool = Field(
+        default=False,
+        description="Capable chat models only (it costs one model call per passage): after researching, the "
+        "model summarises each literature passage for the question and scores its relevance 0-10 (PaperQA2's "
+        "contextual summaries). The answer writer sees the summaries; passages scored below "
+        "research_summary_min_score are set aside. Runs only when the research loop runs.",
+    )
+    research_summary_min_score: int = Field(
+        default=3, ge=0, le=10, description="Passages the model scores below this (0-10) are set aside."
+    )
+    research_summary_items: int = Field(
+        default=8, ge=1, le=50, description="Most literature passages summarised for one question."
+    )
 
 
 class NCBISettings(_Section):

@@ -15,6 +15,7 @@ from bioagent.agent import Agent
 from bioagent.agent.entities import Entities
 from bioagent.agent.evidence import EvidenceSet
 from bioagent.agent.research import Budget, ResearchLoop
+from bioagent.agent.summaries import parse_summary
 from bioagent.errors import ToolInputError
 from bioagent.llm import ScriptedChatModel
 from bioagent.settings import Settings
@@ -200,3 +201,61 @@ def test_a_model_failure_mid_research_ends_the_loop_with_a_note(root: Path, inde
     assert [c.name for c in answer.tool_calls] == ["admet"]
     assert "tool:admet" in [e.id for e in answer.evidence] and not answer.abstained
     assert any(n.startswith("Stopped researching: the chat model failed") for n in answer.notes)
+
+
+SUMMARIES = {"research_summaries": True, "research_summary_min_score": 3}
+
+
+def prompt_text(llm: ScriptedChatModel, call: int) -> str:
+    return "\n".join(str(m.content) for m in llm.calls[call])
+
+
+def test_contextual_summaries_reach_the_writer_and_low_scores_are_set_aside(
+    root: Path, indexes: tuple[Any, Any]
+) -> None:
+    on_topic = '{"summary": "Mitochondria change early in lace plant programmed cell death.", "relevance": 9}'
+    off_topic = 'Here it is: {"summary": "It is about aspirin and colorectal cancer.", "relevance": 1}'
+    script = [calls(LITERATURE), "Two passages found.", on_topic, off_topic, FINAL]
+    answer, llm = ask(root, indexes, script, **SUMMARIES)
+    first, second = answer.evidence[0], answer.evidence[1]
+    assert (first.id, second.id) == ("PMID:21645374", "PMID:17000001")
+    assert "Lace plant" in prompt_text(llm, 2) or "lace plant" in prompt_text(llm, 2).lower()
+    assert first.metadata["summary_relevance"] == 9 and "set_aside" not in first.metadata
+    assert second.metadata["set_aside"] == "the chat model scored its relevance 1/10"
+    writer_prompt = prompt_text(llm, 4)
+    assert "[1] PMID:21645374 - Summary for the question: Mitochondria change early" in writer_prompt
+    assert "PMID:17000001" not in writer_prompt  # set aside: the writer never sees it
+    assert [e.number for e in answer.evidence] == [1, 2]  # numbers never change
+    assert any("set aside [2] (relevance below 3/10)" in line for line in answer.reasoning.splitlines())
+    assert "research.summaries" in answer.timings
+
+
+def test_an_unreadable_summary_leaves_the_passage_as_found(root: Path, indexes: tuple[Any, Any]) -> None:
+    script = ["Nothing to search.", "I think it is relevant.", FINAL]
+    answer, llm = ask(root, indexes, script, **SUMMARIES)
+    assert "summary" not in answer.evidence[0].metadata and "set_aside" not in answer.evidence[0].metadata
+    assert "[1] PMID:21645374 - " in prompt_text(llm, 2)
+    assert "1 reply(ies) were not the JSON asked for" in answer.reasoning
+    assert answer.text.startswith("Yes. Mitochondria play a role")
+
+
+def test_summaries_are_off_by_default(root: Path, indexes: tuple[Any, Any]) -> None:
+    answer, llm = ask(root, indexes, ["Nothing to search.", FINAL])
+    assert len(llm.calls) == 2 and "Summarised" not in answer.reasoning
+
+
+@pytest.mark.parametrize(
+    ("reply", "parsed"),
+    [
+        ('{"summary": "Binds ATP.", "relevance": 7}', ("Binds ATP.", 7)),
+        ('Sure. {"summary": " Binds ATP. ", "relevance": 6.6} Done.', ("Binds ATP.", 7)),
+        ('{"summary": "Binds ATP.", "relevance": 11}', None),
+        ('{"summary": "", "relevance": 5}', None),
+        ('{"summary": "Binds ATP.", "relevance": true}', None),
+        ('{"summary": "Binds ATP."}', None),
+        ("not json", None),
+        ("[1, 2]", None),
+    ],
+)
+def test_parse_summary(reply: str, parsed: tuple[str, int] | None) -> None:
+    assert parse_summary(reply) == parsed

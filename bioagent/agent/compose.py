@@ -283,7 +283,7 @@ def compose(
         if run.evidence.get(key) is not None:
             for statement in entry_statements(run.question, accession, metadata, default=not measured):
                 composition.add(statement, key, "UniProt field")
-    literature = [item for item in run.evidence.items if item.kind == "literature"]
+    literature = [item for item in run.evidence.usable() if item.kind == "literature"]
     subject_pattern = _subject_pattern(run)
     supplement = bool(composition.statements)
     if supplement and subject_pattern is None:

@@ -242,11 +242,18 @@ class EvidenceSet:
         lowered = key.lower()
         return next((item.id for item in self.items if item.id.lower() == lowered), None)
 
+    def usable(self) -> list[Evidence]:
+        """The items an answer may use: all but those set aside (see :mod:`bioagent.agent.summaries`)."""
+        return [item for item in self.items if not item.metadata.get("set_aside")]
+
     def prompt_block(self, limit: int | None = None, words: int = 120, numbered_only: bool = False) -> str:
-        """The evidence as numbered lines for a prompt: ``[n] KEY - title. text`` (texts cut to ``words``)."""
+        """The usable evidence as numbered lines for a prompt: ``[n] KEY - title. text`` (texts cut to
+        ``words``), with the model's summary for the question first where there is one."""
         lines = []
-        for item in self.items[:limit]:
+        for item in self.usable()[:limit]:
             text = _cut_words(self.texts[item.id], words)
+            if summary := item.metadata.get("summary"):
+                text = f"Summary for the question: {summary} Passage: {text}"
             label = f"[{item.number}]" if numbered_only else f"[{item.number}] {item.id} -"
             lines.append(f"{label} {text}")
         return "\n".join(lines)

@@ -165,7 +165,7 @@ def extractive_sentences(
     """(key, sentence) pairs quoted from the first ``items`` evidence items: the sentence closest to the
     question, plus one from another item when it scores at least 3/4 as well. Section labels are dropped."""
     units: list[tuple[str, str]] = []
-    for item in evidence.items[:items]:
+    for item in evidence.usable()[:items]:
         text = evidence.texts[item.id]
         if item.kind == "prediction":
             model = f" ({item.metadata['model']})" if item.metadata.get("model") else ""

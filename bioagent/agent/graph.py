@@ -36,6 +36,7 @@ from bioagent.agent.generate import (
 from bioagent.agent.live import Kind, LiveSearch, live_search_tools, pubmed_query, uniprot_query
 from bioagent.agent.planner import Plan, PlannedCall, Planner
 from bioagent.agent.research import Budget, ResearchLoop
+from bioagent.agent.summaries import summarise_evidence
 from bioagent.agent.terms import QUESTION_WORDS
 from bioagent.agent.verdict import Verdict, VerdictModel
 from bioagent.agent.verify import QUOTED, Verification, Verifier, missing_anchors
@@ -436,6 +437,17 @@ class _Nodes:
         trace = [
             f"Researched in {done.steps} model step(s), {len(done.calls)} tool call(s), ~{done.tokens} tokens."
         ]
+        if self.config.research_summaries:
+            summaries = summarise_evidence(
+                self.parts.llm,
+                state["question"],
+                state["evidence"],
+                self.config.research_summary_min_score,
+                self.config.research_summary_items,
+            )
+            trace.append(summaries.trace(self.config.research_summary_min_score))
+            done.notes += summaries.notes
+            done.timings["research.summaries"] = summaries.seconds
         return {
             "evidence": state["evidence"],
             "tool_calls": done.calls,
@@ -525,7 +537,7 @@ class _Nodes:
         if isinstance(self.parts.verdicts, str):
             return None, [f"No yes/no verdict: {self.parts.verdicts}."]
         evidence = state["evidence"]
-        passages = [evidence.texts[item.id] for item in evidence.items if item.kind == "literature"][:5]
+        passages = [evidence.texts[item.id] for item in evidence.usable() if item.kind == "literature"][:5]
         return self.parts.verdicts.predict(state["question"], passages, self.parts.embedder), []
 
     def verify(self, state: AgentState) -> dict[str, Any]:

@@ -162,6 +162,13 @@ class LLMSettings(_Section):
         description="API key for the openai backend (also read from BIOAGENT_LLM__API_KEY); shown as '**********'.",
     )
     temperature: float = Field(default=0.0, ge=0, le=2)
+    tool_calling: Literal["auto", "yes", "no"] = Field(
+        default="auto",
+        description="Whether the chat model calls tools (then it researches with them and plans its own tool "
+        "calls): 'auto' believes the model's LangChain profile, which knows the hosted models by name; 'yes' "
+        "for a local endpoint serving a model with function calling (llama.cpp's server with --chat_format "
+        "chatml-function-calling, vLLM, Ollama's qwen or llama3.1); 'no' keeps the one-pass rules planner.",
+    )
     max_tokens: int = Field(default=256, ge=1)
     context_tokens: int = Field(default=2048, ge=256, description="Context window for local models.")
     timeout_s: float = Field(default=60.0, gt=0, description="Request timeout for remote backends.")

@@ -9,6 +9,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import tool
 
+from bioagent.agent.planner import declares_tool_calling
 from bioagent.errors import LLMError
 from bioagent.llm import ScriptedChatModel, create_chat_model, describe_model
 from bioagent.llm.fake import DEFAULT_REPLY
@@ -103,3 +104,19 @@ def test_async_invoke_and_stream() -> None:
         return reply.text, [chunk.text async for chunk in model.astream("q") if chunk.text]
 
     assert asyncio.run(run()) == ("async reply here", ["streamed ", "reply"])
+
+
+@pytest.mark.parametrize(("setting", "declared"), [("auto", False), ("yes", True), ("no", False)])
+def test_the_tool_calling_setting_declares_what_a_profile_cannot(setting: str, declared: bool) -> None:
+    model = create_chat_model(LLMSettings(backend="fake", tool_calling=setting))  # type: ignore[arg-type]
+    assert declares_tool_calling(model) is declared
+
+
+def test_an_assistant_turn_that_only_calls_tools_is_sent_with_empty_text() -> None:
+    pytest.importorskip("langchain_openai")
+    model = create_chat_model(LLMSettings(backend="openai", base_url="http://127.0.0.1:9/v1", model="m"))
+    turn = AIMessage(content="", tool_calls=[{"name": "admet", "args": {"smiles": "CCO"}, "id": "c1"}])
+    payload = model._get_request_payload([HumanMessage(content="q"), turn])  # type: ignore[attr-defined]
+    assistant = payload["messages"][1]
+    assert assistant["role"] == "assistant" and assistant["content"] == ""  # llama.cpp's server refuses null
+    assert assistant["tool_calls"][0]["function"]["name"] == "admet"

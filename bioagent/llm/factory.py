@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage
+from pydantic import SecretStr
 
 from bioagent.errors import LLMError, require
 from bioagent.llm.fake import DEFAULT_REPLY, ScriptedChatModel, load_script
@@ -34,7 +35,10 @@ def create_chat_model(settings: LLMSettings, *, cache_dir: Path | None = None) -
         "transformers": _transformers,
         "fake": _fake,
     }
-    return builders[settings.backend](settings, cache_dir)
+    model = builders[settings.backend](settings, cache_dir)
+    if settings.tool_calling != "auto":  # the setting overrides what the model's LangChain profile declares
+        model.profile = {**(model.profile or {}), "tool_calling": settings.tool_calling == "yes"}
+    return model
 
 
 def describe_model(settings: LLMSettings) -> str:
@@ -77,7 +81,9 @@ def _transformers(settings: LLMSettings, cache_dir: Path | None) -> BaseChatMode
 
 
 def _openai(settings: LLMSettings, cache_dir: Path | None) -> BaseChatModel:
-    langchain_openai: Any = require("langchain_openai", "langchain-openai", "llm", "The openai chat backend")
+    require("langchain_openai", "langchain-openai", "llm", "The openai chat backend")
+    from bioagent.llm.endpoint import EndpointChatOpenAI
+
     model_name = _required_model_name(settings, "an OpenAI-compatible endpoint")
     base_url = _checked_url(settings.base_url)
     configured_key = settings.api_key.get_secret_value() if settings.api_key else ""
@@ -90,15 +96,15 @@ def _openai(settings: LLMSettings, cache_dir: Path | None) -> BaseChatModel:
         )
     # Servers such as llama.cpp's read `max_tokens`, not OpenAI's newer `max_completion_tokens`: send both.
     extra_body = {"max_tokens": settings.max_tokens} if base_url else None
-    return langchain_openai.ChatOpenAI(
+    return EndpointChatOpenAI(
         model=model_name,
         base_url=base_url
         or OPENAI_DEFAULT_URL,  # explicit, so OPENAI_API_BASE in the environment is not read
-        api_key=api_key,
+        api_key=SecretStr(api_key),
         timeout=settings.timeout_s,
         max_retries=settings.max_retries,
         temperature=settings.temperature,
-        max_tokens=settings.max_tokens,
+        max_completion_tokens=settings.max_tokens,
         extra_body=extra_body,
     )
 

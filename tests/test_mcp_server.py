@@ -1,11 +1,15 @@
-"""The MCP server (`bioagent mcp`) through the official SDK client: in process, and over stdio."""
+"""The MCP server (`bioagent mcp`) through the official SDK client: in process, over stdio and over streamable
+HTTP on loopback (both as subprocesses)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import socket
+import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -163,3 +167,48 @@ def test_stdio_subprocess_lists_and_calls_tools(settings: Settings, tmp_path: Pa
     assert {"drug_properties", "literature_search", "ask"} <= set(names)
     assert result_json(properties)["molecules"][0]["formula"] == "C2H6O"
     assert len(result_json(search)["hits"]) == 1
+
+
+def test_streamable_http_subprocess_on_loopback(settings: Settings, tmp_path: Path) -> None:
+    config = tmp_path / "bioagent.yaml"
+    config.write_text(f"index_dir: {json.dumps(str(settings.index_dir))}\n", encoding="utf-8")
+    env = {**os.environ, "BIOAGENT_EMBEDDING__BACKEND": "hash", "BIOAGENT_CACHE_DIR": str(tmp_path / "cache")}
+    port = free_port()
+    command = [sys.executable, "-m", "bioagent.cli", "mcp", "--transport", "http", "--port", str(port)]
+    log = (tmp_path / "server.log").open("wb")
+    server = subprocess.Popen(
+        [*command, "--config", str(config)], env=env, cwd=REPO_ROOT, stdout=log, stderr=log
+    )
+
+    async def main() -> tuple[list[str], CallToolResult]:
+        async with Client(f"http://127.0.0.1:{port}/mcp", read_timeout_seconds=60) as client:
+            names = [tool.name for tool in (await client.list_tools()).tools]
+            return names, await client.call_tool("literature_search", {"query": "lace plant", "k": 1})
+
+    try:
+        wait_for_port(port, server, tmp_path / "server.log")
+        names, search = asyncio.run(main())
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    assert {"drug_properties", "literature_search", "ask"} <= set(names)
+    assert result_json(search)["hits"][0]["id"] == "21645374"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path, deadline_s: float = 60) -> None:
+    """Return once the server accepts connections on ``port``; fail with its log if it exits or stalls."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"bioagent mcp exited with {server.returncode}:\n{log.read_text()[-2000:]}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    pytest.fail(f"bioagent mcp did not listen on {port} in {deadline_s} s:\n{log.read_text()[-2000:]}")

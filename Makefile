@@ -24,9 +24,16 @@ test:  ## The full offline test suite (what CI runs)
 test-fast:  ## Only the fast tests (seconds)
 	$(BIN)/pytest -m "not network and not slow" -q $(PYTEST_ARGS)
 
-lint:  ## ruff lint and format check
+LAYERS := .cache/import-layers
+
+lint:  ## ruff lint and format check, and the import contracts of .importlinter (layers, the API as the one door)
 	$(BIN)/ruff check bioagent tools ui tests benchmarks
 	$(BIN)/ruff format --check bioagent tools ui tests benchmarks
+	@# import-linter reads the package's folder; tools/, ui/ and prompts/ are mapped into it as when installed
+	rm -rf $(LAYERS) && mkdir -p $(LAYERS)/bioagent
+	ln -s $(CURDIR)/bioagent/* $(LAYERS)/bioagent/
+	for part in tools ui prompts; do ln -s $(CURDIR)/$$part $(LAYERS)/bioagent/$$part; done
+	cd $(LAYERS) && PYTHONPATH=. $(CURDIR)/$(BIN)/lint-imports $(CURDIR)/.importlinter
 
 typecheck:  ## mypy over the library
 	$(BIN)/mypy bioagent

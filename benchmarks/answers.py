@@ -87,10 +87,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     scorer = rouge_scorer.RougeScorer(["rouge2"], use_stemmer=True)
     systems = args.systems.split(",")
     agents = {
-        name: Agent(
+        name: Agent.from_settings(
+            Settings.load(agent={"writer": "model" if name == "model" else "evidence"}),
             literature_index=index,
+            protein_index=None,
             tools=[],
-            settings=Settings.load(agent={"writer": "model" if name == "model" else "evidence"}),
         )
         for name in systems
         if name != "lead"

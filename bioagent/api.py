@@ -1,17 +1,21 @@
 """The public facade: build, grow, open and search indexes, run the tools, ask the agent.
 
-Ingestion errors are reported, not hidden. The CLI, the chat and the servers use these functions."""
+The one surface of the library for the CLI, the chat, the MCP and HTTP servers and users (an import-linter
+contract in ``make lint`` keeps them off the layers below). Ingestion errors are reported, not hidden.
+
+``Agent``, ``AgentEvent``, ``Conversation`` and ``ToolSpec`` are re-exported (imported on first use, so that
+``import bioagent.api`` stays light)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bioagent import index as _index
-from bioagent.errors import IngestError, ToolInputError
+from bioagent.errors import BioagentError, IngestError, ToolInputError
 from bioagent.index import Index, SourceInfo
 from bioagent.index.live import GrowReport
 from bioagent.index.live import grow_index as _grow_index
@@ -19,7 +23,29 @@ from bioagent.ingest import ColumnMap, read_documents
 from bioagent.settings import Settings
 from bioagent.types import Answer, Document, Hit, SearchMode
 
+if TYPE_CHECKING:
+    from bioagent.agent import Agent
+    from bioagent.agent.evaluation import QARecord
+    from bioagent.tools.common import ToolSpec
+
 logger = logging.getLogger(__name__)
+_LAZY = {
+    "Agent": "bioagent.agent",
+    "AgentEvent": "bioagent.agent",
+    "Conversation": "bioagent.agent",
+    "QARecord": "bioagent.agent.evaluation",
+    "ToolSpec": "bioagent.tools.common",
+}
+UNIPROT_FORMATS = ("uniprot",)
+"""Source formats whose documents are UniProt entries (uniprot-dat, uniprot-xml, uniprot-tsv, uniprot-live)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'bioagent.api' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(_LAZY[name]), name)
 
 
 @dataclass
@@ -160,9 +186,104 @@ def run_tool(name: str, arguments: dict[str, Any], settings: Settings | None = N
 def ask(question: str, settings: Settings | None = None) -> Answer:
     """Answer ``question`` with an agent over the configured indexes, chat model and tools (built per call;
     keep an :class:`~bioagent.agent.Agent` for several questions)."""
+    return open_agent(settings or Settings.load()).ask(question)
+
+
+def open_agent(settings: Settings, indexes: Sequence[str | Path] = (), **parts: Any) -> Agent:
+    """An agent over ``indexes`` (folders: a UniProt index is recognised by its sources, the others are
+    literature) or, without them, over the configured indexes; ``parts`` as for ``Agent.from_settings``."""
     from bioagent.agent import Agent
 
-    return Agent.from_settings(settings or Settings.load()).ask(question)
+    if indexes:
+        literature: list[Index] = []
+        proteins: Index | None = None
+        for path in indexes:
+            index = load_index(path, settings)
+            if not is_uniprot_index(index):
+                literature.append(index)
+            elif proteins is None:
+                proteins = index
+            else:
+                raise BioagentError(f"more than one UniProt index given ({proteins.path}, {path}); give one")
+        parts.setdefault("literature_index", literature)
+        parts.setdefault("protein_index", proteins)
+    return Agent.from_settings(settings, **parts)
+
+
+def is_uniprot_index(index: Index) -> bool:
+    """Whether most of the index's documents came from UniProt (read from its manifest, not its corpus)."""
+    uniprot = sum(s.documents for s in index.manifest.sources if s.format.startswith(UNIPROT_FORMATS))
+    return uniprot * 2 > sum(s.documents for s in index.manifest.sources)
+
+
+def evaluate_qa(
+    dataset: str,
+    settings: Settings,
+    *,
+    indexes: Sequence[str | Path] = (),
+    retrieval: bool = True,
+    limit: int | None = None,
+    seed: int = 0,
+    out: Path | None = None,
+    progress: Callable[[int, int, QARecord], None] | None = None,
+) -> dict[str, Any]:
+    """Accuracy, citation validity, support, abstention and latency of the agent on a QA benchmark
+    ('pubmedqa', 'bioasq', 'mirage-pubmedqa', 'mirage-bioasq'): a fixed random sample of ``limit`` questions
+    (None: all). ``retrieval=False`` asks the same chat model closed-book. One JSON line per question goes to
+    ``out``; ``progress(done, total, record)`` is called after each."""
+    from bioagent.agent import evaluation
+
+    items = evaluation.load_items(dataset, settings.data_dir, limit, seed)
+    answerer: Any
+    if not retrieval:
+        from bioagent.llm import create_chat_model, describe_model
+
+        llm = create_chat_model(settings.llm, cache_dir=settings.cache_dir)
+        answerer = evaluation.ClosedBook(llm, describe_model(settings.llm))
+    elif dataset == "bioasq" and not indexes:
+        answerer = open_agent(settings, literature_index=evaluation.bioasq_snippet_index(settings))
+    else:
+        answerer = open_agent(settings, indexes)
+    done: list[QARecord] = []
+
+    def on_record(record: QARecord) -> None:
+        done.append(record)
+        if progress is not None:
+            progress(len(done), len(items), record)
+
+    records = evaluation.evaluate(answerer, items, on_record)
+    if out is not None:
+        evaluation.write_records(records, out)
+    metrics = {"dataset": dataset, "retrieval": retrieval, **evaluation.summarise(records)}
+    return {**metrics, "model": answerer.model_name}
+
+
+def tool_specs() -> list[ToolSpec]:
+    """The prediction tools' specifications: name, title, description and pydantic argument schema."""
+    from bioagent.tools.registry import SPECS
+
+    return list(SPECS)
+
+
+def tool_title(name: str) -> str:
+    """The readable title of tool ``name`` ("ADMET predictions (ADMET-AI)")."""
+    from bioagent.agent.evidence import tool_title as title
+
+    return title(name)
+
+
+def disorder_png(protein: dict[str, Any], **drawing: Any) -> bytes:
+    """The disorder / predicted-pLDDT plot (PNG) of one protein of the disorder tool's result."""
+    from bioagent.tools.disorder import disorder_png as draw
+
+    return draw(protein, **drawing)
+
+
+def structure_svg(smiles: str, width: int = 360, height: int = 260) -> str:
+    """A 2D depiction of ``smiles`` as SVG (RDKit); ToolInputError when it is not a molecule."""
+    from bioagent.tools.chem import depiction_svg
+
+    return depiction_svg(smiles, width, height)
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:

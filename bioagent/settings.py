@@ -1,20 +1,25 @@
-"""The one Settings object. The only module that reads environment variables.
+"""The one Settings object. The only module that reads environment variables, and only in :meth:`Settings.load`.
 
 Precedence (highest first): explicit arguments, ``BIOAGENT_*`` environment variables (nested fields use
 ``__``, e.g. ``BIOAGENT_LLM__BACKEND=openai``), the config file (YAML or TOML, given by ``config_file=`` or
-``BIOAGENT_CONFIG``), then the defaults below.
+``BIOAGENT_CONFIG``), a preset (``preset=`` or ``BIOAGENT_PRESET``: a file in ``bioagent/presets``), then the
+defaults below. ``Settings()`` is the defaults alone: nothing is read.
+
+Relative paths are made absolute when loaded: a config file's against the file's folder, the others against the
+current directory at that moment, so nothing later depends on where the process happens to be.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bioagent.errors import ConfigError
 
@@ -161,7 +166,9 @@ class LLMSettings(_Section):
         default=None,
         description="API key for the openai backend (also read from BIOAGENT_LLM__API_KEY); shown as '**********'.",
     )
-    temperature: float = Field(default=0.0, ge=0, le=2)
+    temperature: float = Field(
+        default=0.0, ge=0, le=2, description="Sampling temperature (0: greedy, the same reply every time)."
+    )
     tool_calling: Literal["auto", "yes", "no"] = Field(
         default="auto",
         description="Whether the chat model calls tools (then it researches with them and plans its own tool "
@@ -169,7 +176,7 @@ class LLMSettings(_Section):
         "for a local endpoint serving a model with function calling (llama.cpp's server with --chat_format "
         "chatml-function-calling, vLLM, Ollama's qwen or llama3.1); 'no' keeps the one-pass rules planner.",
     )
-    max_tokens: int = Field(default=256, ge=1)
+    max_tokens: int = Field(default=256, ge=1, description="Most tokens the chat model writes in one reply.")
     context_tokens: int = Field(default=2048, ge=256, description="Context window for local models.")
     timeout_s: float = Field(default=60.0, gt=0, description="Request timeout for remote backends.")
     max_retries: int = Field(
@@ -384,12 +391,11 @@ class ToolSettings(_Section):
     )
 
 
-class Settings(BaseSettings):
-    """All configuration in one place. Build with :meth:`Settings.load`."""
+class Settings(BaseModel):
+    """All configuration in one place. Load it once, at the edge (CLI, chat, servers, :meth:`Agent.from_settings`),
+    with :meth:`load` or :meth:`from_preset`, and pass it down."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="BIOAGENT_", env_nested_delimiter="__", extra="forbid", validate_default=True
-    )
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     data_dir: Path = Field(
         default=Path("../shared/data"), description="Folder of the shared datasets (demo build)."
@@ -406,41 +412,54 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(
         default=Path(".cache/bioagent"), description="Converted models and embedding caches."
     )
-    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
-    index: IndexSettings = Field(default_factory=IndexSettings)
-    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
-    llm: LLMSettings = Field(default_factory=LLMSettings)
-    ncbi: NCBISettings = Field(default_factory=NCBISettings)
-    uniprot: UniProtSettings = Field(default_factory=UniProtSettings)
-    tools: ToolSettings = Field(default_factory=ToolSettings)
-    agent: AgentSettings = Field(default_factory=AgentSettings)
-    chat: ChatSettings = Field(default_factory=ChatSettings)
-    distributed: DistributedSettings = Field(default_factory=DistributedSettings)
+    embedding: EmbeddingSettings = Field(
+        default_factory=EmbeddingSettings, description="The embedding model that encodes texts and questions."
+    )
+    index: IndexSettings = Field(
+        default_factory=IndexSettings, description="How indexes are built: FAISS kind, chunking, BM25."
+    )
+    retrieval: RetrievalSettings = Field(
+        default_factory=RetrievalSettings, description="How hybrid search mixes dense and BM25 scores."
+    )
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="The chat model and how it is called.")
+    ncbi: NCBISettings = Field(default_factory=NCBISettings, description="NCBI E-utilities for live PubMed.")
+    uniprot: UniProtSettings = Field(
+        default_factory=UniProtSettings, description="The UniProt REST service for live entries."
+    )
+    tools: ToolSettings = Field(default_factory=ToolSettings, description="The protein and drug tools.")
+    agent: AgentSettings = Field(
+        default_factory=AgentSettings, description="Retrieval, tools, research, answers and verification."
+    )
+    chat: ChatSettings = Field(default_factory=ChatSettings, description="The Gradio chat (`bioagent chat`).")
+    distributed: DistributedSettings = Field(
+        default_factory=DistributedSettings, description="Index builds on Ray."
+    )
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings
-
-    @classmethod
-    def load(cls, config_file: str | Path | None = None, **overrides: Any) -> Settings:
-        """Settings from a config file (or ``BIOAGENT_CONFIG``), the environment, and explicit overrides."""
+    def load(
+        cls, config_file: str | Path | None = None, *, preset: str | None = None, **overrides: Any
+    ) -> Settings:
+        """Settings from a preset (or ``BIOAGENT_PRESET``), a config file (or ``BIOAGENT_CONFIG``), the
+        environment, and explicit overrides (highest)."""
+        preset = preset or os.environ.get("BIOAGENT_PRESET")
+        values = _resolved(read_preset(preset), Path.cwd()) if preset else {}
         path = config_file or os.environ.get("BIOAGENT_CONFIG")
-        values = read_config_file(Path(path)) if path else {}
-        _deep_update(values, _env_values())
-        _deep_update(values, overrides)
+        if path:
+            _deep_update(values, _resolved(read_config_file(Path(path)), Path(path).resolve().parent))
+        _deep_update(values, _resolved(_env_values(), Path.cwd()))
+        _deep_update(values, _resolved(overrides, Path.cwd()))
+        values.update(_resolved(_default_paths(values), Path.cwd()))
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise ConfigError(f"invalid setting '{where}': {first['msg']}") from exc
+
+    @classmethod
+    def from_preset(cls, name: str, config_file: str | Path | None = None, **overrides: Any) -> Settings:
+        """:meth:`load` on top of the preset ``name`` (see :func:`preset_names`)."""
+        return cls.load(config_file, preset=name, **overrides)
 
     def literature_index_path(self) -> Path:
         return self.literature_index or self.index_dir / "literature"
@@ -477,18 +496,76 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
+PRESET_PACKAGE = "bioagent.presets"
+_PATH_FIELDS = ("data_dir", "index_dir", "literature_index", "protein_index", "cache_dir")
+_NESTED_PATHS = (("tools", "repurposing_hub"),)
+
+
+def preset_names() -> list[str]:
+    """The presets shipped in ``bioagent/presets`` (e.g. offline, openai, ollama, test)."""
+    return sorted(
+        p.name.removesuffix(".yaml")
+        for p in resources.files(PRESET_PACKAGE).iterdir()
+        if p.name.endswith(".yaml")
+    )
+
+
+def read_preset(name: str) -> dict[str, Any]:
+    """The settings of preset ``name``; an unknown name is an error that lists the presets."""
+    if name not in preset_names():
+        raise ConfigError(f"no preset '{name}'; the presets are: {', '.join(preset_names())}")
+    data = yaml.safe_load(
+        resources.files(PRESET_PACKAGE).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    )
+    return dict(data or {})
+
+
+def _default_paths(values: dict[str, Any]) -> dict[str, Any]:
+    """The path fields not set anywhere, at their defaults (so that they too are made absolute)."""
+    return {name: Settings.model_fields[name].default for name in _PATH_FIELDS if name not in values}
+
+
+def _resolved(values: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``values`` with relative path settings made absolute against ``base``."""
+    values = dict(values)
+    for name in _PATH_FIELDS:
+        if values.get(name) is not None:
+            values[name] = _absolute(values[name], base)
+    for section, name in _NESTED_PATHS:
+        if isinstance(values.get(section), dict) and values[section].get(name) is not None:
+            values[section] = {**values[section], name: _absolute(values[section][name], base)}
+    return values
+
+
+def _absolute(value: Any, base: Path) -> Any:
+    if not isinstance(value, (str, Path)):
+        return value  # not a path: validation reports it
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
+
+
 def _env_values() -> dict[str, Any]:
-    """BIOAGENT_* variables as a nested dict (``__`` separates sections)."""
+    """BIOAGENT_* variables as a nested dict (``__`` separates sections); a value that reads as a JSON list or
+    object (``["a", "b"]``) is parsed as one."""
     values: dict[str, Any] = {}
     for key, value in os.environ.items():
-        if not key.startswith("BIOAGENT_") or key == "BIOAGENT_CONFIG":
+        if not key.startswith("BIOAGENT_") or key in ("BIOAGENT_CONFIG", "BIOAGENT_PRESET"):
             continue
         parts = key[len("BIOAGENT_") :].lower().split("__")
         node = values
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = value
+        node[parts[-1]] = _env_value(value)
     return values
+
+
+def _env_value(value: str) -> Any:
+    if value.strip().startswith(("[", "{")):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value  # validation says what is wrong with it
+    return value
 
 
 def _deep_update(target: dict[str, Any], extra: dict[str, Any]) -> None:

@@ -10,14 +10,19 @@ import pytest
 from bioagent.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+TEST_DATA = os.environ.pop("BIOAGENT_TEST_DATA", None)
+"""Where the shared datasets are, when not beside the repo (read here, not by Settings)."""
+# A developer's own BIOAGENT_* settings (a backend, a config file, a preset) must not leak into the tests.
+for _name in [name for name in os.environ if name.startswith("BIOAGENT_")]:
+    del os.environ[_name]
 # The default embedding backend ('auto') exports the model to ONNX once per cache folder (about 10 s); most tests
 # use a fresh temporary cache, so they run the same model on torch instead. tests/test_onnx_embedder.py covers
 # the ONNX path and tests/test_agent_answers_real.py runs the default end to end.
-os.environ.setdefault("BIOAGENT_EMBEDDING__BACKEND", "sentence-transformers")
+os.environ["BIOAGENT_EMBEDDING__BACKEND"] = "sentence-transformers"
 
 
 def _shared_data_dir() -> Path:
-    return Path(os.environ.get("BIOAGENT_TEST_DATA", REPO_ROOT.parent / "shared" / "data"))
+    return Path(TEST_DATA) if TEST_DATA else REPO_ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")

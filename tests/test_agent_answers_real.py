@@ -63,7 +63,7 @@ def agent(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Agent:
     )
     literature = build_index(_literature(shared_data), settings.literature_index_path(), settings)
     proteins = build_index(_proteins(shared_data), settings.protein_index_path(), settings)
-    return Agent(literature_index=literature, protein_index=proteins, settings=settings)
+    return Agent.from_settings(settings, literature_index=literature, protein_index=proteins)
 
 
 @pytest.mark.parametrize("case", QUESTIONS, ids=[q["question"][:48] for q in QUESTIONS])

@@ -137,8 +137,8 @@ def agent(tmp_path_factory: pytest.TempPathFactory) -> Agent:
         StructuredTool.from_function(_lookup, name="drug_lookup", description="d", args_schema=LookupInput),
     ]
     silent = ScriptedChatModel(responses=["THE MODEL MUST NOT WRITE THIS"], cycle=True)
-    return Agent(
-        llm=silent, literature_index=literature, protein_index=proteins, tools=tools, settings=settings
+    return Agent.from_settings(
+        settings, llm=silent, literature_index=literature, protein_index=proteins, tools=tools
     )
 
 
@@ -174,12 +174,12 @@ def _writing_agent(agent: Agent, reply: str) -> Agent:
     settings = agent.settings.model_copy(
         update={"agent": agent.settings.agent.model_copy(update={"writer": "model"})}
     )
-    return Agent(
+    return Agent.from_settings(
+        settings,
         llm=ScriptedChatModel(responses=[reply], cycle=True),
         literature_index=agent.parts.literature,
         protein_index=agent.parts.proteins,
         tools=list(agent.parts.tools.values()),
-        settings=settings,
     )
 
 

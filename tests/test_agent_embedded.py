@@ -45,7 +45,7 @@ def indexes(settings: Settings) -> tuple[Any, Any]:
 
 @pytest.fixture(scope="module")
 def agent(settings: Settings, indexes: tuple[Any, Any]) -> Agent:
-    return Agent(literature_index=indexes[0], protein_index=indexes[1], tools=[], settings=settings)
+    return Agent.from_settings(settings, literature_index=indexes[0], protein_index=indexes[1], tools=[])
 
 
 def cited_keys(answer: Answer) -> list[str]:
@@ -63,7 +63,7 @@ def test_embedded_model_answers_with_citations_to_this_runs_evidence(agent: Agen
 
 def test_by_default_the_embedded_model_writes_nothing(settings: Settings, indexes: tuple[Any, Any]) -> None:
     default = settings.model_copy(update={"agent": settings.agent.model_copy(update={"writer": "auto"})})
-    agent = Agent(literature_index=indexes[0], protein_index=indexes[1], tools=[], settings=default)
+    agent = Agent.from_settings(default, literature_index=indexes[0], protein_index=indexes[1], tools=[])
     answer = agent.ask(MITO_QUESTION)
     assert answer.model.startswith("evidence composer") and answer.extractive
     assert "PMID:21645374" in cited_keys(answer)
@@ -136,7 +136,7 @@ def test_agent_over_a_real_openai_compatible_server(
             )
         }
     )
-    agent = Agent(literature_index=indexes[0], protein_index=indexes[1], tools=[], settings=remote)
+    agent = Agent.from_settings(remote, literature_index=indexes[0], protein_index=indexes[1], tools=[])
     answer = agent.ask(MITO_QUESTION)
     assert answer.model.startswith("openai:smollm2@http://127.0.0.1")
     assert not answer.abstained and cited_keys(answer)

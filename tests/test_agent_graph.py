@@ -92,12 +92,12 @@ def fake_tools() -> list[StructuredTool]:
 def make_agent(settings: Settings, indexes: tuple[Any, Any], replies: list[Any], **kwargs: Any) -> Agent:
     llm = kwargs.pop("llm", None) or ScriptedChatModel(responses=replies, cycle=True)
     literature, proteins = indexes
-    return Agent(
+    return Agent.from_settings(
+        settings,
         llm=llm,
         literature_index=literature,
         protein_index=proteins,
         tools=kwargs.pop("tools", fake_tools()),
-        settings=settings,
         **kwargs,
     )
 
@@ -340,11 +340,12 @@ def test_literature_that_never_mentions_the_topic_word_is_left_out(tmp_path: Pat
     for share in (0.25, 0.0):
         settings = make_settings(tmp_path / str(share), agent={"literature_k": 1, "topic_word_share": share})
         literature = build_index([*colorectal, aspirin], settings.literature_index_path(), settings)
-        agent = Agent(
+        agent = Agent.from_settings(
+            settings,
             llm=ScriptedChatModel(responses=["unused"]),
             literature_index=literature,
+            protein_index=None,
             tools=[],
-            settings=settings,
         )
         answers[share] = agent.ask(question)
     assert answers[0.25].abstained and not answers[0.25].citations

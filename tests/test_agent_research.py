@@ -90,8 +90,8 @@ def ask(
     llm = ScriptedChatModel(responses=replies, profile={"tool_calling": True})
     literature, proteins = indexes
     settings = settings_for(root, **agent)
-    bot = Agent(
-        llm=llm, literature_index=literature, protein_index=proteins, tools=[admet_tool()], settings=settings
+    bot = Agent.from_settings(
+        settings, llm=llm, literature_index=literature, protein_index=proteins, tools=[admet_tool()]
     )
     return bot.ask(QUESTION), llm
 

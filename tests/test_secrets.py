@@ -83,7 +83,8 @@ def test_model_label_and_answer_model_hide_url_credentials(tmp_path: Path) -> No
     )
     expected = "openai:m@http://***@127.0.0.1:9/v1?api_key=***&token=***"
     assert describe_model(settings.llm) == expected
-    assert Agent(settings=settings, tools=[]).model_name == expected
+    agent = Agent.from_settings(settings, literature_index=None, protein_index=None, tools=[])
+    assert agent.model_name == expected
     ollama = LLMSettings(backend="ollama", model="m", base_url="http://u:p@127.0.0.1:11434")
     assert describe_model(ollama) == "ollama:m@http://***@127.0.0.1:11434"
 

@@ -110,10 +110,14 @@ def test_cli_splits_comma_separated_lists_and_prints_readable_text() -> None:
         (["drug_lookup", "--name", "qwertyzine", "--json"], "no drug named 'qwertyzine'"),
     ],
 )
-def test_cli_tool_errors_print_an_error_object_and_exit_non_zero(args: list[str], message: str) -> None:
+def test_cli_tool_errors_are_one_line_on_stderr_and_exit_non_zero(args: list[str], message: str) -> None:
     result = runner.invoke(tool_app, args)
     assert result.exit_code == 1
-    assert message in json.loads(result.stdout)["error"]
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    if "--json" in args:
+        assert message in json.loads(result.stdout)["error"]  # --json keeps stdout machine-readable
+    else:
+        assert result.stdout == ""
 
 
 def test_cli_help_per_tool_lists_its_options() -> None:

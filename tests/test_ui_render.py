@@ -7,10 +7,11 @@ import json
 
 import pytest
 
+from bioagent.api import structure_svg
 from bioagent.settings import Settings
 from bioagent.types import Answer, Citation, Evidence, SentenceVerdict, ToolCall, ToolResult
 from bioagent.ui import render
-from bioagent.ui.visuals import admet_rows, drug_subject, protein_subject, structure_svg
+from bioagent.ui.visuals import admet_rows, disorder_plot, drug_subject, protein_subject
 
 SNIPPET = "Mitochondria play a role in remodelling lace plant leaves during programmed cell death."
 
@@ -306,11 +307,22 @@ def test_a_corpus_citation_links_to_pubmed_or_its_doi_else_to_its_record_in_the_
     assert 'href="https://doi.org/10.1000/xyz"' in shown and 'href="#evidence-doc-3"' in shown
 
 
+def test_the_disorder_plot_draws_the_agents_disorder_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("matplotlib")
+    sequence = "MEEPQSDPSV"
+    protein = {"name": "query", "length": 10, "disorder": [0.9] * 10, "plddt": [30.0] * 10}
+    protein["disordered_regions"] = [{"start": 1, "end": 10}]
+    result = ToolResult(tool="disorder", data={"proteins": [protein]})
+    call = ToolCall(name="disorder", arguments={"sequence": sequence}, result=result)
+    monkeypatch.setattr("bioagent.api.run_tool", lambda *args: pytest.fail("the tool ran again"))
+    image = disorder_plot(make_answer(tool_calls=[call]), sequence, Settings())
+    assert image.size == (616, 396)
+
+
 @pytest.mark.slow
 def test_the_disorder_plot_is_drawn_for_the_side_panel() -> None:
-    from bioagent.ui.visuals import disorder_plot
-
-    image = disorder_plot("MEEPQSDPSVEPPLSQETFSDLWKLLPENNVLSPLPSQAMDDLMLSPDDIEQWFTEDPGP", Settings())
+    sequence = "MEEPQSDPSVEPPLSQETFSDLWKLLPENNVLSPLPSQAMDDLMLSPDDIEQWFTEDPGP"
+    image = disorder_plot(make_answer(tool_calls=[]), sequence, Settings())
     assert image.size == (
         616,
         396,

@@ -117,3 +117,17 @@ def _morgan_generator() -> Any:
     from rdkit.Chem import rdFingerprintGenerator
 
     return rdFingerprintGenerator.GetMorganGenerator(radius=MORGAN_RADIUS, fpSize=MORGAN_BITS)
+
+
+def depiction_svg(smiles: str, width: int = 360, height: int = 260) -> str:
+    """A 2D depiction of ``smiles`` as SVG (RDKit); ToolInputError when it is not a molecule."""
+    mol = parse_smiles(smiles)  # raises MissingExtraError (naming the extra) without RDKit
+    from rdkit.Chem.Draw import rdMolDraw2D
+
+    drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
+    options: Any = drawer.drawOptions()
+    options.clearBackground = False
+    rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
+    drawer.FinishDrawing()
+    svg = drawer.GetDrawingText()
+    return str(svg[svg.find("<svg") :])

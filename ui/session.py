@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bioagent.agent import Agent, AgentEvent, Conversation
-from bioagent.agent.evidence import tool_title
+from bioagent.api import Agent, AgentEvent, Conversation, tool_title
 from bioagent.errors import BioagentError
 from bioagent.settings import Settings
 from bioagent.types import Answer

@@ -1,5 +1,6 @@
 """Pictures and tables beside an answer: the disorder plot of the protein it is about, the 2D structure and
-the ADMET table of the drug it is about. Built with the public tool functions (``bioagent.tools``)."""
+the ADMET table of the drug it is about. Drawn from what the agent's tools returned; a tool the agent did not
+run is run here through the public API (``bioagent.api.run_tool``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bioagent import api
 from bioagent.errors import BioagentError
 from bioagent.settings import Settings
 from bioagent.types import Answer, ToolCall
@@ -37,6 +39,15 @@ class Visuals:
 
 def _ok(call: ToolCall) -> bool:
     return bool(call.result and call.result.ok)
+
+
+def _result(answer: Answer, tool: str, **arguments: Any) -> dict[str, Any] | None:
+    """The data of the agent's successful ``tool`` call (with these ``arguments``), if it made one."""
+    for call in answer.tool_calls:
+        matches = all(call.arguments.get(name) == value for name, value in arguments.items())
+        if call.name == tool and _ok(call) and call.result is not None and matches:
+            return call.result.data
+    return None
 
 
 def protein_subject(answer: Answer, sequence_of: SequenceLookup) -> tuple[str, str] | None:
@@ -72,40 +83,23 @@ def drug_subject(answer: Answer) -> tuple[str, str] | None:
     return None
 
 
-def disorder_plot(sequence: str, settings: Settings) -> Any:
-    """The disorder / predicted-pLDDT plot of the first sequence (metapredict via the tool) as a PIL image,
-    drawn for the narrow side panel: large fonts, room above the title."""
+def disorder_plot(answer: Answer, sequence: str, settings: Settings) -> Any:
+    """The disorder / predicted-pLDDT plot of ``sequence`` as a PIL image, drawn for the narrow side panel from
+    the agent's disorder result for it (metapredict is run here only when the agent did not run it)."""
     from PIL import Image
 
-    from bioagent.tools.disorder import disorder, disorder_png
-
-    protein = disorder(sequence, settings=settings)["proteins"][0]
-    return Image.open(io.BytesIO(disorder_png(protein, width=5.6, height=3.6, font=13, dpi=110)))
-
-
-def structure_svg(smiles: str, width: int = 360, height: int = 260) -> str:
-    """A 2D depiction of ``smiles`` as SVG (RDKit); ToolInputError when it is not a molecule."""
-    from bioagent.tools.chem import parse_smiles
-
-    mol = parse_smiles(smiles)  # raises MissingExtraError (naming the extra) without RDKit
-    from rdkit.Chem.Draw import rdMolDraw2D
-
-    drawer = rdMolDraw2D.MolDraw2DSVG(width, height)
-    options: Any = drawer.drawOptions()
-    options.clearBackground = False
-    rdMolDraw2D.PrepareAndDrawMolecule(drawer, mol)
-    drawer.FinishDrawing()
-    svg = drawer.GetDrawingText()
-    return svg[svg.find("<svg") :]
+    data = _result(answer, "disorder", sequence=sequence)
+    if data is None:
+        data = api.run_tool("disorder", {"sequence": sequence}, settings)
+    protein = data["proteins"][0]
+    return Image.open(io.BytesIO(api.disorder_png(protein, width=5.6, height=3.6, font=13, dpi=110)))
 
 
 def admet_rows(answer: Answer, smiles: str, settings: Settings) -> list[list[Any]]:
     """ADMET table rows: the agent's admet result when it ran, else a fresh ADMET-AI prediction."""
-    data = next((c.result.data for c in answer.tool_calls if c.name == "admet" and _ok(c) and c.result), None)
+    data = _result(answer, "admet")
     if data is None:
-        from bioagent.tools.admet import admet
-
-        data = admet(smiles, settings=settings)
+        data = api.run_tool("admet", {"smiles": smiles}, settings)
     molecule = data["molecules"][0]
     rows = []
     for group in ("endpoints", "physicochemical"):
@@ -120,11 +114,13 @@ def build_visuals(answer: Answer, settings: Settings, sequence_of: SequenceLooku
     protein = protein_subject(answer, sequence_of)
     if protein:
         visuals.protein = protein[0]
-        visuals.disorder_plot = _attempt(visuals, "disorder plot", disorder_plot, protein[1], settings)
+        visuals.disorder_plot = _attempt(
+            visuals, "disorder plot", disorder_plot, answer, protein[1], settings
+        )
     drug = drug_subject(answer)
     if drug:
         visuals.drug = drug[0]
-        visuals.structure_svg = _attempt(visuals, "2D structure", structure_svg, drug[1]) or ""
+        visuals.structure_svg = _attempt(visuals, "2D structure", api.structure_svg, drug[1]) or ""
         visuals.admet_rows = _attempt(visuals, "ADMET table", admet_rows, answer, drug[1], settings) or []
     return visuals
 

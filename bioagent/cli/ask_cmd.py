@@ -13,16 +13,17 @@ from typing import Any
 
 import typer
 
+from bioagent.api import answer_json, evaluate_qa, open_agent
 from bioagent.cli.common import (
     ConfigOption,
     LiveOption,
+    PresetOption,
     exit_on_error,
     load_settings,
     require_an_index,
     setup_logging,
     terminal_text,
 )
-from bioagent.errors import BioagentError
 from bioagent.settings import Settings
 from bioagent.types import Answer
 
@@ -32,11 +33,17 @@ INDEX_HELP = (
 )
 LLM_HELP = "Chat backend: embedded (default, offline SmolLM2-135M) | openai | ollama | transformers | fake."
 
+IndexOption = typer.Option(None, "--index", help=INDEX_HELP)
+LLMOption = typer.Option(None, "--llm", help=LLM_HELP)
+ModelOption = typer.Option(None, "--model", help="Model name (openai/ollama) or local path.")
+BaseUrlOption = typer.Option(None, "--base-url", help="Endpoint URL for openai/ollama.")
+
 eval_app = typer.Typer(help="Evaluate the agent on question-answering benchmarks.", no_args_is_help=True)
 
 
 def _settings(
     config: Path | None,
+    preset: str | None,
     llm: str | None,
     model: str | None,
     base_url: str | None,
@@ -46,53 +53,32 @@ def _settings(
     overrides = {"backend": llm, "model": model, "base_url": base_url, "planner": planner}
     return load_settings(
         config,
+        preset,
         llm={k: v for k, v in overrides.items() if v is not None} or None,
         agent={"live": "auto"} if live else None,
     )
 
 
-def _agent(settings: Settings, indexes: list[Path] | None, **parts: Any) -> Any:
-    from bioagent.agent import Agent
-
-    if not indexes:
-        return Agent.from_settings(settings, **parts)
-    from bioagent.index import load_index
-
-    literature: list[Any] = []
-    proteins: Any = None
-    for path in indexes:
-        index = load_index(path, settings)
-        is_uniprot = sum(d.source == "uniprot" for d in index.documents[:50]) > len(index.documents[:50]) / 2
-        if is_uniprot and proteins is None:
-            proteins = index
-        elif is_uniprot:
-            raise BioagentError(f"more than one UniProt index given ({proteins.path}, {path}); give one")
-        else:
-            literature.append(index)
-    parts.setdefault("literature_index", literature)
-    parts.setdefault("protein_index", proteins)
-    return Agent(settings=settings, **parts)
-
-
 @exit_on_error
 def ask_command(
     question: str = typer.Argument(..., help="The question (quote it)."),
-    index: list[Path] | None = typer.Option(None, "--index", help=INDEX_HELP),
-    llm: str | None = typer.Option(None, "--llm", help=LLM_HELP),
-    model: str | None = typer.Option(None, "--model", help="Model name (openai/ollama) or local path."),
-    base_url: str | None = typer.Option(None, "--base-url", help="Endpoint URL for openai/ollama."),
+    index: list[Path] | None = IndexOption,
+    llm: str | None = LLMOption,
+    model: str | None = ModelOption,
+    base_url: str | None = BaseUrlOption,
     planner: str | None = typer.Option(None, "--planner", help="auto | rules | tools"),
     as_json: bool = typer.Option(False, "--json", help="Print the Answer as one JSON object."),
     stream: bool = typer.Option(False, "--stream", help="Show steps and the model's draft tokens on stderr."),
     live: bool = LiveOption,
     config: Path | None = ConfigOption,
+    preset: str | None = PresetOption,
 ) -> None:
     """Answer a question from the indexes and tools, with verified citations."""
     setup_logging()
-    settings = _settings(config, llm, model, base_url, planner, live)
+    settings = _settings(config, preset, llm, model, base_url, planner, live)
     if not index:
         require_an_index(settings)
-    agent = _agent(settings, index)
+    agent = open_agent(settings, index or ())
     answer = None
     for event in agent.stream(question):
         if event.type == "answer":
@@ -106,8 +92,6 @@ def ask_command(
             )
     assert answer is not None
     if as_json:
-        from bioagent.api import answer_json
-
         typer.echo(json.dumps(answer_json(answer), default=str))
     else:
         _print_answer(answer)
@@ -140,55 +124,42 @@ def eval_qa(
         0, "--seed", help="Seed of that sample (the same seed gives the same questions)."
     ),
     no_retrieval: bool = typer.Option(False, "--no-retrieval", help="The same model closed-book (no RAG)."),
-    index: list[Path] | None = typer.Option(None, "--index", help=INDEX_HELP),
-    llm: str | None = typer.Option(None, "--llm", help=LLM_HELP),
-    model: str | None = typer.Option(None, "--model", help="Model name (openai/ollama) or local path."),
-    base_url: str | None = typer.Option(None, "--base-url", help="Endpoint URL for openai/ollama."),
+    index: list[Path] | None = IndexOption,
+    llm: str | None = LLMOption,
+    model: str | None = ModelOption,
+    base_url: str | None = BaseUrlOption,
     data_dir: Path | None = typer.Option(
         None, "--data-dir", help="Shared data folder (default ../shared/data)."
     ),
     out: Path | None = typer.Option(None, "--out", help="Write one JSON line per question here."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
     config: Path | None = ConfigOption,
+    preset: str | None = PresetOption,
 ) -> None:
     """Accuracy, citation validity, support, abstention and latency on a QA benchmark."""
-    from bioagent.agent import evaluation
-
     setup_logging()
-    settings = _settings(config, llm, model, base_url, None)
+    settings = _settings(config, preset, llm, model, base_url, None)
     if data_dir is not None:
-        settings = settings.model_copy(update={"data_dir": data_dir})
-    items = evaluation.load_items(dataset, settings.data_dir, limit or None, seed)
-    answerer = _answerer(dataset, settings, index, no_retrieval)
-    total = len(items)
+        settings = settings.model_copy(update={"data_dir": data_dir.resolve()})
 
-    def progress(record: evaluation.QARecord) -> None:
-        done = progress.count = getattr(progress, "count", 0) + 1  # type: ignore[attr-defined]
+    def progress(done: int, total: int, record: Any) -> None:
         mark = "ok " if record.correct else ("abs" if record.abstained else "x  ")
         typer.echo(
             f"[{done}/{total}] {mark} gold={record.gold} got={record.predicted} {record.seconds:.1f}s",
             err=True,
         )
 
-    records = evaluation.evaluate(answerer, items, progress)
-    metrics = {"dataset": dataset, "retrieval": not no_retrieval, **evaluation.summarise(records)}
-    metrics["model"] = answerer.model_name
-    if out:
-        evaluation.write_records(records, out)
+    metrics = evaluate_qa(
+        dataset,
+        settings,
+        indexes=index or (),
+        retrieval=not no_retrieval,
+        limit=limit or None,
+        seed=seed,
+        out=out,
+        progress=progress,
+    )
     typer.echo(json.dumps(metrics, indent=2) if as_json else _metrics_table(metrics))
-
-
-def _answerer(dataset: str, settings: Settings, index: list[Path] | None, no_retrieval: bool) -> Any:
-    from bioagent.agent import evaluation
-
-    if no_retrieval:
-        from bioagent.llm import create_chat_model, describe_model
-
-        llm = create_chat_model(settings.llm, cache_dir=settings.cache_dir)
-        return evaluation.ClosedBook(llm, describe_model(settings.llm))
-    if dataset == "bioasq" and not index:
-        return _agent(settings, None, literature_index=evaluation.bioasq_snippet_index(settings))
-    return _agent(settings, index)
 
 
 def _metrics_table(metrics: dict[str, Any]) -> str:

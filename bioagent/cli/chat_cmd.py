@@ -17,6 +17,7 @@ from bioagent.cli.common import (
     ConfigOption,
     HostOption,
     LiveOption,
+    PresetOption,
     exit_on_error,
     load_settings,
     port_option,
@@ -83,12 +84,13 @@ def chat_command(
     ),
     live: bool = LiveOption,
     config: Path | None = ConfigOption,
+    preset: str | None = PresetOption,
 ) -> None:
     """Serve the chat in the browser: streamed answers with linked citations, evidence and tool calls."""
     from bioagent.ui.app import launch
 
     setup_logging()
-    settings = load_settings(config, agent={"live": "auto"} if live else None)
+    settings = load_settings(config, preset, agent={"live": "auto"} if live else None)
     credentials = chat_credentials(auth, auth_file, settings.chat.auth)
     require_an_index(settings)
     warn_if_open(host, credentials is not None, "a login (--auth-file)")

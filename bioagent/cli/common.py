@@ -23,6 +23,12 @@ R = TypeVar("R")
 ConfigOption = typer.Option(
     None, "--config", help="Settings file (YAML or TOML); BIOAGENT_* environment variables override it."
 )
+PresetOption = typer.Option(
+    None,
+    "--preset",
+    help="Settings preset: offline | openai | ollama | test (files in bioagent/presets; BIOAGENT_PRESET); "
+    "the config file and environment go on top of it.",
+)
 HostOption = typer.Option(
     "127.0.0.1", "--host", help="Address to bind: 127.0.0.1 serves this machine only; 0.0.0.0 the network."
 )
@@ -55,9 +61,9 @@ def exit_on_error(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def load_settings(config: Path | None, **overrides: Any) -> Settings:
-    """Settings from the config file and environment, with CLI flags (those not None) on top."""
-    return Settings.load(config, **{k: v for k, v in overrides.items() if v is not None})
+def load_settings(config: Path | None, preset: str | None = None, **overrides: Any) -> Settings:
+    """Settings from the preset, the config file and the environment, with CLI flags (those not None) on top."""
+    return Settings.load(config, preset=preset, **{k: v for k, v in overrides.items() if v is not None})
 
 
 def setup_logging(verbose: bool = False) -> None:

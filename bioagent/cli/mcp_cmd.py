@@ -13,6 +13,7 @@ import typer
 
 from bioagent.cli.common import (
     ConfigOption,
+    PresetOption,
     exit_on_error,
     is_loopback,
     load_settings,
@@ -30,6 +31,7 @@ def mcp_command(
     host: str = typer.Option("127.0.0.1", "--host", help="HTTP address; loopback only (no authentication)."),
     port: int = port_option(8765),
     config: Path | None = ConfigOption,
+    preset: str | None = PresetOption,
 ) -> None:
     """Run the MCP server (official `mcp` SDK): prediction tools, literature_search, protein_search, ask, and
     the index://literature and index://proteins resources."""
@@ -44,7 +46,7 @@ def mcp_command(
             f"the MCP server needs the 'serve' extra: pip install 'bioagent[serve]' ({exc})"
         ) from exc
     setup_logging()
-    server = create_server(load_settings(config))
+    server = create_server(load_settings(config, preset))
     if transport == "stdio":
         server.run("stdio")
     else:

@@ -16,6 +16,7 @@ from bioagent.cli.common import (
     ConfigOption,
     HostOption,
     LiveOption,
+    PresetOption,
     exit_on_error,
     load_settings,
     port_option,
@@ -57,6 +58,7 @@ def serve_command(
     ),
     live: bool = LiveOption,
     config: Path | None = ConfigOption,
+    preset: str | None = PresetOption,
 ) -> None:
     """Serve the agent over HTTP: /v1/ask (Answer JSON or SSE) and OpenAI-compatible /v1/chat/completions."""
     try:
@@ -69,7 +71,7 @@ def serve_command(
         ) from exc
 
     setup_logging()
-    settings = load_settings(config, agent={"live": "auto"} if live else None)
+    settings = load_settings(config, preset, agent={"live": "auto"} if live else None)
     bearer = read_token(token, token_file)
     require_an_index(settings)
     warn_if_open(host, bearer is not None, "a token (--token-file)")

@@ -16,10 +16,10 @@ import typer
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
-from bioagent.cli.common import ConfigOption, load_settings
+from bioagent.api import ToolSpec, tool_specs, tools
+from bioagent.api import run_tool as run_named_tool
+from bioagent.cli.common import ConfigOption, exit_on_error, load_settings
 from bioagent.errors import BioagentError
-from bioagent.tools.common import ToolSpec
-from bioagent.tools.registry import SPECS, bind, tool_list
 
 LONG_LIST = 12
 JsonOption = typer.Option(False, "--json", help="Print the result object as JSON on stdout.")
@@ -33,7 +33,7 @@ tool_app = typer.Typer(
 @tool_app.command("list")
 def list_tools(as_json: bool = JsonOption) -> None:
     """List the tools with a one-line description and their arguments (--json: full JSON schemas)."""
-    entries = tool_list()
+    entries = tools()
     if as_json:
         typer.echo(json.dumps(entries, indent=2))
         return
@@ -43,21 +43,14 @@ def list_tools(as_json: bool = JsonOption) -> None:
 
 
 def run_tool(spec: ToolSpec, arguments: dict[str, Any], config: Path | None, as_json: bool) -> None:
-    """Validate ``arguments`` with the tool's schema, run it, print the result (or the error) and exit."""
+    """Validate ``arguments`` with the tool's schema (options named as on the command line), run it through the
+    API and print the result; an error is one line on stderr (and {"error": ...} with --json), exit 1."""
     try:
         validated = spec.args_schema.model_validate({k: v for k, v in arguments.items() if v is not None})
-        settings = load_settings(config)
-        result = bind(spec, settings)(**validated.model_dump())
     except ValidationError as exc:
-        _fail(_validation_message(exc))
-    except BioagentError as exc:
-        _fail(str(exc))
+        raise BioagentError(_validation_message(exc)) from None
+    result = run_named_tool(spec.name, validated.model_dump(), load_settings(config))
     typer.echo(json.dumps(result, indent=2) if as_json else _render(result))
-
-
-def _fail(message: str) -> typing.NoReturn:
-    typer.echo(json.dumps({"error": message}))
-    raise typer.Exit(1)
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -70,9 +63,9 @@ def _command(spec: ToolSpec) -> Any:
     """A Typer command whose options mirror ``spec.args_schema`` plus --json and --config."""
     fields = spec.args_schema.model_fields
 
+    @exit_on_error
     def command(**kwargs: Any) -> None:
-        as_json, config = kwargs.pop("as_json"), kwargs.pop("config")
-        run_tool(spec, kwargs, config, as_json)
+        run_tool(spec, kwargs, kwargs.pop("config"), kwargs.pop("as_json"))
 
     parameters = [_parameter(name, field) for name, field in fields.items()]
     parameters += [
@@ -136,5 +129,5 @@ def _shorten(value: Any) -> Any:
     return value
 
 
-for _spec in SPECS:
+for _spec in tool_specs():
     tool_app.command(_spec.name, help=_spec.description)(_command(_spec))

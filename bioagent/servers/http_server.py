@@ -36,7 +36,7 @@ from bioagent.settings import Settings
 from bioagent.types import Answer
 
 if TYPE_CHECKING:
-    from bioagent.agent import AgentEvent
+    from bioagent.api import AgentEvent
 
 MODEL_ID = "bioagent"
 SOURCES_HEADING = "\n\nSources:\n"
@@ -245,9 +245,9 @@ def create_app(
 
 def _default_factory(settings: Settings) -> Callable[[], QuestionAgent]:
     def build() -> QuestionAgent:
-        from bioagent.agent import Agent
+        from bioagent.api import open_agent
 
-        return Agent.from_settings(settings)
+        return open_agent(settings)
 
     return build
 

@@ -23,8 +23,7 @@ from bioagent.settings import Settings
 from bioagent.types import Answer, Hit
 
 if TYPE_CHECKING:
-    from bioagent.agent import Agent
-    from bioagent.index import Index
+    from bioagent.api import Agent, Index
 
 SNIPPET_CHARS = 500
 MAX_HITS = 50
@@ -97,9 +96,7 @@ class BioagentBackend:
             raise ToolError("question is empty")
         with self._lock:
             if self._agent is None:
-                from bioagent.agent import Agent
-
-                self._agent = Agent.from_settings(self.settings)
+                self._agent = api.open_agent(self.settings)
             agent = self._agent
         try:
             return answer_record(agent.ask(question))

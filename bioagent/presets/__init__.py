@@ -1,0 +1,1 @@
+"""Settings presets: YAML files read by ``Settings.from_preset(name)`` (``--preset`` on the CLI)."""

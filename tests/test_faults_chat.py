@@ -18,7 +18,7 @@ import pytest
 
 from bioagent.agent import AgentEvent, Conversation
 from bioagent.agent.entities import Entities
-from bioagent.agent.graph import Turn
+from bioagent.agent.state import Turn
 from bioagent.settings import Settings
 from bioagent.types import Answer
 from bioagent.ui.app import ChatLimits, launch

@@ -17,10 +17,10 @@ from langchain_core.tools import BaseTool
 
 from bioagent.agent.entities import EntityRecognizer
 from bioagent.agent.generate import COMPACT, FULL
-from bioagent.agent.graph import AgentParts
 from bioagent.agent.live import LiveSearch
 from bioagent.agent.planner import Planner, choose_planner, declares_tool_calling
 from bioagent.agent.research import Budget, ResearchPlanner
+from bioagent.agent.state import AgentParts
 from bioagent.agent.verdict import VerdictModel
 from bioagent.agent.verify import CachingEmbedder, Verifier
 from bioagent.errors import BioagentError, IndexLoadError

@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 
 from bioagent.agent.assemble import CONFIGURED, Configured, IndexLike, assemble_parts
 from bioagent.agent.generate import ABSTAIN_TEXT
-from bioagent.agent.graph import AgentParts, Turn, build_graph
+from bioagent.agent.graph import build_graph
 from bioagent.agent.planner import Planner
+from bioagent.agent.state import AgentParts, Turn
 from bioagent.index import Embedder
 from bioagent.settings import Settings
 from bioagent.types import Answer

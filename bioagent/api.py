@@ -3,7 +3,7 @@
 The one surface of the library for the CLI, the chat, the MCP and HTTP servers and users (an import-linter
 contract in ``make lint`` keeps them off the layers below). Ingestion errors are reported, not hidden.
 
-``Agent``, ``AgentEvent``, ``Conversation`` and ``ToolSpec`` are re-exported (imported on first use, so that
+``Agent``, ``AgentEvent``, ``Conversation``, ``QARecord``, ``ToolName`` and ``ToolSpec`` are re-exported (imported on first use, so that
 ``import bioagent.api`` stays light)."""
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ _LAZY = {
     "Conversation": "bioagent.agent",
     "QARecord": "bioagent.agent.evaluation",
     "ToolSpec": "bioagent.tools.common",
+    "ToolName": "bioagent.tools.names",
 }
 UNIPROT_FORMATS = ("uniprot",)
 """Source formats whose documents are UniProt entries (uniprot-dat, uniprot-xml, uniprot-tsv, uniprot-live)."""

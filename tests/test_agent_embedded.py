@@ -14,7 +14,7 @@ import pytest
 from agent_corpus import build_agent_indexes
 
 from bioagent.agent import Agent
-from bioagent.agent.evidence import find_citations
+from bioagent.citations import find_citations
 from bioagent.errors import BioagentError
 from bioagent.llm import smollm2_gguf_path
 from bioagent.settings import Settings

@@ -7,13 +7,12 @@ import pytest
 from bioagent.agent.evidence import (
     EvidenceSet,
     evidence_key,
-    find_citations,
     sanitise,
     split_sentences,
-    strip_citations,
     summarise_tool_result,
 )
 from bioagent.agent.verify import UNSUPPORTED_MARK, CachingEmbedder, Verifier, content_terms
+from bioagent.citations import find_citations, strip_citations
 from bioagent.index import HashEmbedder
 from bioagent.types import Hit
 

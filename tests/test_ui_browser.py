@@ -206,8 +206,8 @@ def _slow_factory(settings: Any, parts: dict[str, Any]) -> Any:
     agent = Agent.from_settings(settings, **parts)
     stream = agent.stream
 
-    def paced(question: str) -> Iterator[Any]:
-        for event in stream(question):
+    def paced(question: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        for event in stream(question, *args, **kwargs):
             if SLOW_MARK in question:
                 time.sleep(0.4)
             yield event

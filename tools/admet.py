@@ -18,6 +18,7 @@ from bioagent.settings import Settings
 from .chem import canonical_smiles, parse_smiles_list, quiet_rdkit
 from .common import ToolSpec, fact, package_version, split_items
 from .drug_catalog import admet_ai_data
+from .names import ToolName
 
 PERCENTILE_SUFFIX = "_drugbank_approved_percentile"
 
@@ -245,7 +246,7 @@ def _silenced() -> Any:
 
 SPEC = ToolSpec(
     title="ADMET predictions (ADMET-AI)",
-    name="admet",
+    name=ToolName.ADMET,
     description=DESCRIPTION,
     args_schema=AdmetInput,
     function=admet,

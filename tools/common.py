@@ -53,7 +53,9 @@ class ToolSpec:
 
 
 def settings_or_default(settings: Settings | None) -> Settings:
-    return settings if settings is not None else Settings.load()
+    """``settings``, or the defaults when a tool function is called without them (nothing is read from the
+    environment here: the program's edge loads Settings and passes them)."""
+    return settings if settings is not None else Settings()
 
 
 @cache

@@ -13,6 +13,7 @@ from bioagent.errors import require
 from bioagent.settings import Settings
 
 from .common import NamedSequence, ToolSpec, fact, package_version, parse_sequences, rounded
+from .names import ToolName
 
 DISORDER_THRESHOLD = 0.5
 # metapredict predicts only the 20 standard residues; these follow protfasta's conversion rules.
@@ -221,7 +222,7 @@ def disorder_png(
 
 SPEC = ToolSpec(
     title="Disorder prediction (metapredict)",
-    name="disorder",
+    name=ToolName.DISORDER,
     description=DESCRIPTION,
     args_schema=DisorderInput,
     function=disorder,

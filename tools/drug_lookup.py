@@ -22,6 +22,7 @@ from .drug_catalog import (
     drug_names,
     load_drug_catalog,
 )
+from .names import ToolName
 
 DESCRIPTION = """Identify a drug by name or by structure, and get its SMILES, identifiers, other names and (from
 the Drug Repurposing Hub) its mechanism of action, targets, clinical phase and indication. Call it first whenever
@@ -274,7 +275,7 @@ def _joined(items: list[str]) -> str:
 
 SPEC = ToolSpec(
     title="Drug identity (DrugBank, Drug Repurposing Hub)",
-    name="drug_lookup",
+    name=ToolName.DRUG_LOOKUP,
     description=DESCRIPTION,
     args_schema=DrugLookupInput,
     function=drug_lookup,

@@ -11,6 +11,7 @@ from bioagent.settings import Settings
 
 from .chem import canonical_smiles, formula, parse_smiles_list
 from .common import ToolSpec, fact, package_version, split_items
+from .names import ToolName
 
 DESCRIPTION = """Compute RDKit descriptors and drug-likeness checks for one or more molecules given as SMILES.
 Call it for molecular weight, formula, logP, polar surface area, hydrogen-bond donors/acceptors, rotatable
@@ -242,7 +243,7 @@ def _alerts_statement(alerts: dict[str, list[str]]) -> str:
 
 SPEC = ToolSpec(
     title="Drug properties (RDKit)",
-    name="drug_properties",
+    name=ToolName.DRUG_PROPERTIES,
     description=DESCRIPTION,
     args_schema=DrugPropertiesInput,
     function=drug_properties,

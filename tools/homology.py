@@ -13,6 +13,7 @@ from bioagent.types import Document
 
 from .catalog import KMER, ProteinCatalog
 from .common import ToolSpec, fact, package_version, parse_sequences
+from .names import ToolName
 
 # Karlin-Altschul parameters for BLOSUM62 with gap costs 11 (open) / 1 (extend): NCBI BLAST's gapped values.
 LAMBDA = 0.267
@@ -212,7 +213,7 @@ def _hit(aligner: Any, query: str, doc: Document, score: float, evalue: float) -
 
 SPEC = ToolSpec(
     title="Sequence similarity search (local UniProt)",
-    name="homology_search",
+    name=ToolName.HOMOLOGY_SEARCH,
     description=DESCRIPTION,
     args_schema=HomologySearchInput,
     function=homology_search,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from bioagent.settings import Settings
 
 from .common import STANDARD_AMINO_ACIDS, NamedSequence, ToolSpec, fact, package_version, parse_sequences
+from .names import ToolName
 
 DESCRIPTION = """Compute physico-chemical properties of one or more protein sequences (Biopython ProtParam).
 Call it when a question needs a protein's length, molecular weight, isoelectric point, hydrophobicity
@@ -183,7 +184,7 @@ def protein_facts(p: dict[str, Any], item: str | None = None) -> list[dict[str, 
 
 SPEC = ToolSpec(
     title="Protein properties (Biopython ProtParam)",
-    name="protein_properties",
+    name=ToolName.PROTEIN_PROPERTIES,
     description=DESCRIPTION,
     args_schema=ProteinPropertiesInput,
     function=protein_properties,

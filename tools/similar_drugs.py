@@ -14,6 +14,7 @@ from bioagent.settings import Settings
 from .chem import MORGAN_BITS, MORGAN_RADIUS, canonical_smiles, morgan_fingerprint, parse_smiles, quiet_rdkit
 from .common import ToolSpec, fact, package_version, settings_or_default
 from .drug_catalog import DrugRecord, load_drug_catalog
+from .names import ToolName
 
 DESCRIPTION = """Find approved drugs whose chemical structure is most similar to a molecule (Morgan
 fingerprints, radius 2, 2048 bits; Tanimoto similarity). Call it to find analogues of a compound, drugs that
@@ -157,7 +158,7 @@ def _entry(record: DrugRecord, similarity: float) -> dict[str, Any]:
 
 SPEC = ToolSpec(
     title="Similar approved drugs (Morgan fingerprints)",
-    name="similar_drugs",
+    name=ToolName.SIMILAR_DRUGS,
     description=DESCRIPTION,
     args_schema=SimilarDrugsInput,
     function=similar_drugs,

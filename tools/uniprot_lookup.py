@@ -15,6 +15,7 @@ from bioagent.types import Document
 
 from .catalog import ProteinCatalog
 from .common import ToolSpec, fact
+from .names import ToolName
 
 HUMAN_TAXON = 9606
 FIELDS = tuple(f.name for f in dataclasses.fields(ProteinFields) if f.name not in ("accessions", "sequence"))
@@ -210,7 +211,7 @@ def _diseases(value: Any) -> list[str]:
 
 SPEC = ToolSpec(
     title="UniProt entry lookup",
-    name="uniprot_lookup",
+    name=ToolName.UNIPROT_LOOKUP,
     description=DESCRIPTION,
     args_schema=UniProtLookupInput,
     function=uniprot_lookup,

@@ -21,6 +21,7 @@ from .common import (
     settings_or_default,
     split_items,
 )
+from .names import ToolName
 
 _MUTATION = re.compile(r"^([A-Za-z])(\d+)([A-Za-z])$")
 ESM_MAX_RESIDUES = 1022
@@ -231,7 +232,7 @@ def _model_label(name_or_path: str, model: Any) -> str:
 
 SPEC = ToolSpec(
     title="Variant effect (ESM-2)",
-    name="variant_effect",
+    name=ToolName.VARIANT_EFFECT,
     description=DESCRIPTION,
     args_schema=VariantEffectInput,
     function=variant_effect,

@@ -13,15 +13,13 @@ from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
 
+from bioagent.citations import evidence_url as citation_url
+from bioagent.citations import find_citations
 from bioagent.types import Answer, Evidence, SentenceVerdict, ToolCall
 
-PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{}/"
-UNIPROT_URL = "https://www.uniprot.org/uniprotkb/{}/entry"
 LINK_HOSTS: tuple[str, ...] = ("ncbi.nlm.nih.gov", "uniprot.org", "doi.org")
 """Hosts (and their subdomains) that shown text may link to: PubMed/NCBI, UniProt, DOI. The chat adds the
 configured ones; every other address is shown as plain text."""
-_KEY = r"(?:PMID|UniProt|tool|doc)\s*:\s*[^\s\[\];,]+"
-CITATION_GROUP = re.compile(rf"\[\s*({_KEY}(?:\s*[;,]\s*{_KEY})*)\s*\]", re.IGNORECASE)
 NOTE_MARK = "\n\nNote: "
 CARD_CHARS = 320
 
@@ -84,17 +82,6 @@ def _anchor(url: str, label: str) -> str:
     )
 
 
-def citation_url(key: str) -> str | None:
-    """The public page of a citation key: PubMed for ``PMID:<n>``, UniProt for ``UniProt:<acc>``."""
-    prefix, _, value = key.partition(":")
-    value = value.strip()
-    if prefix.lower() == "pmid" and value.isdigit():
-        return PUBMED_URL.format(value)
-    if prefix.lower() == "uniprot" and re.fullmatch(r"[A-Z0-9]{6,10}", value):
-        return UNIPROT_URL.format(value)
-    return None
-
-
 def evidence_url(item: Evidence, hosts: Collection[str] = LINK_HOSTS) -> str | None:
     """The item's own address when it is on ``hosts``, else its citation page (PubMed, UniProt), else None."""
     own = item.url if item.url and allowed_url(item.url, hosts) else None
@@ -151,30 +138,18 @@ def link_citations(text: str, evidence: dict[str, Evidence], hosts: Collection[s
     """``text`` made inert (:func:`inert_text`), each bracketed citation group turned into linked keys with
     hover cards."""
     out, last = [], 0
-    for match in CITATION_GROUP.finditer(text):
-        out.append(inert_text(text[last : match.start()], hosts))
-        keys = [_normal_key(k) for k in re.split(r"\s*[;,]\s*", match.group(1)) if k.strip()]
-        out.append("&#91;" + "; ".join(citation_html(key, evidence, hosts) for key in keys) + "&#93;")
-        last = match.end()
+    for mark in find_citations(text, numbers=False):
+        out.append(inert_text(text[last : mark.start], hosts))
+        out.append("&#91;" + "; ".join(citation_html(key, evidence, hosts) for key in mark.keys) + "&#93;")
+        last = mark.end
     out.append(inert_text(text[last:], hosts))
     return "".join(out)
 
 
-def _normal_key(raw: str) -> str:
-    prefix, _, value = raw.partition(":")
-    canonical = {"pmid": "PMID", "uniprot": "UniProt", "tool": "tool", "doc": "doc"}[prefix.strip().lower()]
-    return f"{canonical}:{value.strip()}"
-
-
 def cited_keys(answer: Answer) -> list[str]:
     """Keys cited in the answer, in order of first appearance (the answer's citations as fallback)."""
-    keys: list[str] = []
-    for match in CITATION_GROUP.finditer(answer.text):
-        for raw in re.split(r"\s*[;,]\s*", match.group(1)):
-            key = _normal_key(raw)
-            if raw.strip() and key not in keys:
-                keys.append(key)
-    return keys or [c.id for c in answer.citations]
+    keys = [key for mark in find_citations(answer.text, numbers=False) for key in mark.keys]
+    return list(dict.fromkeys(keys)) or [c.id for c in answer.citations]
 
 
 def source_cards(answer: Answer, hosts: Collection[str] = LINK_HOSTS) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bioagent import api
+from bioagent.api import ToolName
 from bioagent.errors import BioagentError
 from bioagent.settings import Settings
 from bioagent.types import Answer, ToolCall
@@ -21,8 +22,6 @@ SequenceLookup = Callable[[str], str | None]
 """UniProt accession -> sequence (from the loaded protein index), or None."""
 
 ADMET_COLUMNS = ["endpoint", "value", "unit", "percentile among approved drugs"]
-_SEQUENCE_TOOLS = ("disorder", "protein_properties", "homology_search", "variant_effect")
-_SMILES_TOOLS = ("admet", "drug_properties", "similar_drugs")
 
 
 @dataclass
@@ -35,6 +34,11 @@ class Visuals:
     structure_svg: str = ""
     admet_rows: list[list[Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+def _tools_taking(argument: str) -> set[str]:
+    """The tools whose schema has ``argument`` (e.g. every tool that takes a protein sequence)."""
+    return {spec.name for spec in api.tool_specs() if argument in spec.args_schema.model_fields}
 
 
 def _ok(call: ToolCall) -> bool:
@@ -61,7 +65,7 @@ def protein_subject(answer: Answer, sequence_of: SequenceLookup) -> tuple[str, s
     ]
     for call in answer.tool_calls:
         sequence = call.arguments.get("sequence")
-        if call.name in _SEQUENCE_TOOLS and isinstance(sequence, str) and sequence.strip():
+        if call.name in _tools_taking("sequence") and isinstance(sequence, str) and sequence.strip():
             named = next((label for label, known_sequence in known if known_sequence == sequence), None)
             header = sequence.splitlines()[0][1:].strip() if sequence.startswith(">") else ""
             return named or header or "the query sequence", sequence
@@ -71,13 +75,13 @@ def protein_subject(answer: Answer, sequence_of: SequenceLookup) -> tuple[str, s
 def drug_subject(answer: Answer) -> tuple[str, str] | None:
     """(label, SMILES) of the molecule an answer is about: what drug_lookup found, or the SMILES a drug tool got."""
     for call in answer.tool_calls:
-        if call.name == "drug_lookup" and _ok(call):
+        if call.name == ToolName.DRUG_LOOKUP and _ok(call):
             drug = (call.result.data.get("drug") if call.result else None) or {}
             if drug.get("smiles"):
                 return str(drug.get("name") or call.arguments.get("name") or "drug"), str(drug["smiles"])
     for call in answer.tool_calls:
         smiles = call.arguments.get("smiles")
-        if call.name in _SMILES_TOOLS and smiles:
+        if call.name in _tools_taking("smiles") and smiles and call.name != ToolName.DRUG_LOOKUP:
             first = smiles[0] if isinstance(smiles, list) else str(smiles).split(",")[0]
             return first.strip(), first.strip()
     return None
@@ -88,18 +92,18 @@ def disorder_plot(answer: Answer, sequence: str, settings: Settings) -> Any:
     the agent's disorder result for it (metapredict is run here only when the agent did not run it)."""
     from PIL import Image
 
-    data = _result(answer, "disorder", sequence=sequence)
+    data = _result(answer, ToolName.DISORDER, sequence=sequence)
     if data is None:
-        data = api.run_tool("disorder", {"sequence": sequence}, settings)
+        data = api.run_tool(ToolName.DISORDER, {"sequence": sequence}, settings)
     protein = data["proteins"][0]
     return Image.open(io.BytesIO(api.disorder_png(protein, width=5.6, height=3.6, font=13, dpi=110)))
 
 
 def admet_rows(answer: Answer, smiles: str, settings: Settings) -> list[list[Any]]:
     """ADMET table rows: the agent's admet result when it ran, else a fresh ADMET-AI prediction."""
-    data = _result(answer, "admet")
+    data = _result(answer, ToolName.ADMET)
     if data is None:
-        data = api.run_tool("admet", {"smiles": smiles}, settings)
+        data = api.run_tool(ToolName.ADMET, {"smiles": smiles}, settings)
     molecule = data["molecules"][0]
     rows = []
     for group in ("endpoints", "physicochemical"):

@@ -15,6 +15,7 @@ from bioagent.agent.research import ResearchLoop
 from bioagent.agent.retrieve import Retrieval
 from bioagent.agent.state import AgentParts, AgentState
 from bioagent.agent.summaries import summarise_evidence
+from bioagent.tools.names import ToolName
 from bioagent.tools.search import search_tools
 from bioagent.types import Hit, ToolCall, ToolResult
 
@@ -60,7 +61,7 @@ class Acting:
         if entities.protein_ids or self.parts.proteins is None:
             return []
         for call in calls:
-            if call.name == "homology_search" and call.result and call.result.ok:
+            if call.name == ToolName.HOMOLOGY_SEARCH and call.result and call.result.ok:
                 top = next(iter(call.result.data.get("hits") or []), None)
                 if top and top["identity"] >= 0.9 and top["query_coverage"] >= 0.8:
                     return self.retrieval.entity_entries([str(top["accession"])])

@@ -26,6 +26,7 @@ from bioagent.agent.verify import CachingEmbedder, Verifier
 from bioagent.errors import BioagentError, IndexLoadError
 from bioagent.index import Embedder, Index, load_embedder, load_index
 from bioagent.settings import Settings
+from bioagent.tools.names import ToolName
 
 logger = logging.getLogger(__name__)
 IndexLike = Index | str | Path
@@ -177,7 +178,7 @@ def _sequence_lookup(proteins: Index | None) -> Any:
 
 def _drug_names(tools: Sequence[BaseTool], settings: Settings) -> list[str]:
     """Approved-drug names from the drug tools' catalog, when those tools are loaded."""
-    if not any(t.name == "drug_lookup" for t in tools):
+    if not any(t.name == ToolName.DRUG_LOOKUP for t in tools):
         return []
     try:
         from bioagent.tools.drug_catalog import load_drug_catalog

@@ -20,6 +20,7 @@ from bioagent.agent.entities import Entities
 from bioagent.agent.evidence import EvidenceSet, fill_subject, sanitise, split_sentences
 from bioagent.agent.terms import content_terms
 from bioagent.index.embedders import Embedder
+from bioagent.tools.names import ToolName
 from bioagent.tools.uniprot_lookup import entry_facts
 from bioagent.types import Document, Evidence, ToolCall
 
@@ -45,7 +46,7 @@ _AIM = re.compile(
 )
 MAX_FACTS_PER_TOOL = 8
 #: Tools whose facts identify the subject; they are stated first, and only when asked or nothing else is.
-IDENTIFYING_TOOLS = ("homology_search", "drug_lookup")
+IDENTIFYING_TOOLS = (ToolName.HOMOLOGY_SEARCH, ToolName.DRUG_LOOKUP)
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,7 @@ def subject_name(run: ComposerInput) -> str:
     """What the question is about, as the answer names it."""
     for call in run.calls:
         data = call.result.data if call.result and call.result.ok else {}
-        if call.name == "drug_lookup" and isinstance(data.get("drug"), dict):
+        if call.name == ToolName.DRUG_LOOKUP and isinstance(data.get("drug"), dict):
             if run.entities.smiles:  # named by drug_lookup's identity fact, stated first
                 return "this molecule"
             for name in (call.arguments.get("name"), data["drug"].get("name")):
@@ -320,7 +321,7 @@ def _identifying_facts(
     or that nothing close is known); a drug named in the question is restated only when the catalogue knows it
     by another name (aspirin -> Acetylsalicylic acid) and other facts about it are stated; its other facts
     (targets, ATC class) when asked for."""
-    if call.name == "homology_search":
+    if call.name == ToolName.HOMOLOGY_SEARCH:
         return select_facts(run.question, facts, general=True)
     asked = select_facts(run.question, facts, general=False)
     identity = [f for f in facts if f["key"] == "identity"]

@@ -32,9 +32,9 @@ from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
 
-from bioagent.agent.evidence import find_citations
 from bioagent.agent.generate import closed_book_messages, leading_option, stream_reply
 from bioagent.agent.verify import is_claim_verdict
+from bioagent.citations import find_citations
 from bioagent.errors import BioagentError
 from bioagent.settings import Settings
 from bioagent.types import Answer, Document

@@ -1,9 +1,5 @@
-"""Numbered, typed evidence gathered in one run, and the citation syntax that points at it.
-
-Citation keys: literature ``PMID:<pmid>`` (PubMed sources) or ``doc:<id>`` (other corpora, e.g. SciFact/BEIR
-ids, which are not PMIDs), database ``UniProt:<accession>``, prediction ``tool:<name>`` (``tool:<name>-2`` for a
-second call). In answer text a citation is written in brackets: ``[PMID:123]``, ``[UniProt:P04637; tool:admet]``;
-a bare evidence number ``[2]`` is accepted and rewritten to its key.
+"""Numbered, typed evidence gathered in one run: each item has a citation key (see :mod:`bioagent.citations`),
+and a bare evidence number ``[2]`` in a draft is rewritten to its key.
 """
 
 from __future__ import annotations
@@ -12,11 +8,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bioagent.citations import evidence_url, find_citations
 from bioagent.types import Evidence, Hit
 
-_BRACKET = re.compile(r"\[([^\[\]]{1,300})\]")
-_KEY = re.compile(r"^(PMID|UniProt|tool|doc)\s*:\s*(\S+)$", re.IGNORECASE)
-_CANONICAL_PREFIX = {"pmid": "PMID", "uniprot": "UniProt", "tool": "tool", "doc": "doc"}
 _INSTRUCTION_LIKE = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,60}\b(?:instruction|prompt|rule|above|previous|prior)"
     r"|\byou are now\b|\b(?:system|developer) (?:prompt|message)\b|^\s*(?:system|assistant|user)\s*:"
@@ -28,15 +22,6 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\[(A-Z0-9])|(?<=\]\.)\s+")
 TOOL_SNIPPET_CHARS = 700
 
 
-@dataclass(frozen=True)
-class CitationMark:
-    """One bracketed citation group in a text: its span and the keys (or numbers) inside."""
-
-    start: int
-    end: int
-    keys: tuple[str, ...]
-
-
 def evidence_key(hit: Hit) -> str:
     """The citation key of a search hit."""
     doc_id = hit.parent_id
@@ -45,54 +30,6 @@ def evidence_key(hit: Hit) -> str:
     if hit.source == "pubmed" or (hit.metadata.get("pmid") and str(hit.metadata["pmid"]) == doc_id):
         return f"PMID:{doc_id}"
     return f"doc:{doc_id}"
-
-
-def evidence_url(key: str, metadata: dict[str, Any] | None = None) -> str | None:
-    """The public page of evidence ``key``: PubMed for a PMID (the key's, else one in the record's
-    ``metadata``), UniProt for an accession, else doi.org for a DOI in ``metadata``; None when there is none."""
-    prefix, _, value = key.partition(":")
-    if prefix == "UniProt":
-        return f"https://www.uniprot.org/uniprotkb/{value}/entry"
-    metadata = metadata or {}
-    pmid = value if prefix == "PMID" else str(metadata.get("pmid") or "")
-    if pmid.isdigit():
-        return f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
-    doi = str(metadata.get("doi") or "").strip()
-    return f"https://doi.org/{doi}" if doi.startswith("10.") else None
-
-
-def canonical_key(raw: str) -> str | None:
-    """'pmid: 123' -> 'PMID:123'; None when ``raw`` is not a typed citation key."""
-    match = _KEY.match(raw.strip())
-    if not match:
-        return None
-    return f"{_CANONICAL_PREFIX[match.group(1).lower()]}:{match.group(2).rstrip('.,;')}"
-
-
-def find_citations(text: str, numbers: bool = True) -> list[CitationMark]:
-    """Every bracket group that holds typed keys, or evidence numbers when ``numbers`` (a model's draft may cite
-    ``[2]``; a composed answer cites typed keys only, so its quoted "G1P[8]" stays a name). Other brackets are
-    left alone."""
-    marks = []
-    for match in _BRACKET.finditer(text):
-        parts = [p.strip() for p in re.split(r"[,;]|\band\b", match.group(1)) if p.strip()]
-        keys = []
-        for part in parts:
-            key = canonical_key(part) or (part if numbers and part.isdigit() else None)
-            if key is None:
-                break
-            keys.append(key)
-        else:
-            if keys:
-                marks.append(CitationMark(match.start(), match.end(), tuple(keys)))
-    return marks
-
-
-def strip_citations(text: str, numbers: bool = True) -> str:
-    """``text`` without its citation brackets (for support checks and for display without markers)."""
-    for mark in reversed(find_citations(text, numbers)):
-        text = text[: mark.start] + text[mark.end :]
-    return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
 
 
 def split_sentences(text: str) -> list[str]:

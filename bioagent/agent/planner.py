@@ -23,18 +23,19 @@ from pydantic import BaseModel, ValidationError
 from bioagent.agent.entities import Entities
 from bioagent.agent.prompts import load_prompt
 from bioagent.errors import BioagentError
+from bioagent.tools.names import ToolName
 
 _KEYWORDS = {
-    "disorder": r"disorder|unstructured|intrinsically|flexib|\bidrs?\b|plddt|alphafold",
-    "protein_properties": r"molecular weight|isoelectric|\bpi\b|hydrophob|gravy|charge|extinction|"
+    ToolName.DISORDER: r"disorder|unstructured|intrinsically|flexib|\bidrs?\b|plddt|alphafold",
+    ToolName.PROTEIN_PROPERTIES: r"molecular weight|isoelectric|\bpi\b|hydrophob|gravy|charge|extinction|"
     r"amino acid composition|instability|how long|length|properties",
-    "homology_search": r"homolog|similar|related protein|which protein|what protein|identify|align",
-    "variant_effect": r"mutation|variant|substitution|pathogenic|deleterious|effect of",
-    "admet": r"admet|toxic|absorption|solubil|permeab|blood.brain|\bbbb\b|herg|clearance|half.life|"
+    ToolName.HOMOLOGY_SEARCH: r"homolog|similar|related protein|which protein|what protein|identify|align",
+    ToolName.VARIANT_EFFECT: r"mutation|variant|substitution|pathogenic|deleterious|effect of",
+    ToolName.ADMET: r"admet|toxic|absorption|solubil|permeab|blood.brain|\bbbb\b|herg|clearance|half.life|"
     r"bioavailab|cyp\d|metabolism|ld50|hepatotox|caco",
-    "drug_properties": r"lipinski|logp|molecular weight|drug.like|tpsa|polar surface|h.bond|hydrogen.bond|"
+    ToolName.DRUG_PROPERTIES: r"lipinski|logp|molecular weight|drug.like|tpsa|polar surface|h.bond|hydrogen.bond|"
     r"rotatable|\bqed\b|properties|pains|alerts?\b|formula",
-    "similar_drugs": r"similar|analog|resembl|like (?:it|this)|nearest",
+    ToolName.SIMILAR_DRUGS: r"similar|analog|resembl|like (?:it|this)|nearest",
 }
 
 
@@ -118,34 +119,38 @@ class RulesPlanner:
             named = sequence is not None
         if sequence is None:
             return []
-        wanted = [k for k in ("disorder", "protein_properties") if _asks(k, question)]
+        wanted = [k for k in (ToolName.DISORDER, ToolName.PROTEIN_PROPERTIES) if _asks(k, question)]
         if self.variant_model and entities.variants and (entities.protein_ids or entities.sequences):
-            wanted.insert(0, "variant_effect")
+            wanted.insert(0, ToolName.VARIANT_EFFECT)
         if not named:  # a pasted sequence is identified first: the answer names what it is
-            wanted.insert(0, "homology_search")
-            if len(wanted) == 1 and not _asks("homology_search", question):
-                wanted.append("protein_properties")
+            wanted.insert(0, ToolName.HOMOLOGY_SEARCH)
+            if len(wanted) == 1 and not _asks(ToolName.HOMOLOGY_SEARCH, question):
+                wanted.append(ToolName.PROTEIN_PROPERTIES)
         elif wanted:
             plan.rationale.append(f"Using the UniProt sequence of {entities.protein_ids[0]} for the tools.")
         calls = []
         for name in wanted:
             args: dict[str, Any] = {"sequence": sequence}
-            if name == "variant_effect":
+            if name == ToolName.VARIANT_EFFECT:
                 args["mutations"] = entities.variants
             calls.append(PlannedCall(name, args))
         return calls
 
     def _drug_calls(self, question: str, entities: Entities) -> list[PlannedCall]:
         calls: list[PlannedCall] = []
-        extra = [k for k in ("admet", "drug_properties", "similar_drugs") if _asks(k, question)]
+        extra = [
+            k
+            for k in (ToolName.ADMET, ToolName.DRUG_PROPERTIES, ToolName.SIMILAR_DRUGS)
+            if _asks(k, question)
+        ]
         for smiles in entities.smiles[:1]:  # identified first (by InChIKey): the answer names the molecule
-            calls.append(PlannedCall("drug_lookup", {"smiles": smiles}))
-            for name in extra or ["drug_properties"]:
+            calls.append(PlannedCall(ToolName.DRUG_LOOKUP, {"smiles": smiles}))
+            for name in extra or [ToolName.DRUG_PROPERTIES]:
                 calls.append(PlannedCall(name, {"smiles": smiles}))
         if entities.smiles:
             return calls
         for drug in entities.drugs[:1]:
-            calls.append(PlannedCall("drug_lookup", {"name": drug}))
+            calls.append(PlannedCall(ToolName.DRUG_LOOKUP, {"name": drug}))
             for name in extra:
                 calls.append(PlannedCall(name, {}, fill={"smiles": "drug_lookup.smiles"}))
         return calls

@@ -255,7 +255,7 @@ def evaluate_qa(
     records = evaluation.evaluate(answerer, items, on_record)
     if out is not None:
         evaluation.write_records(records, out)
-    metrics = {"dataset": dataset, "retrieval": retrieval, **evaluation.summarise(records)}
+    metrics = {"dataset": dataset, "retrieval": retrieval, **evaluation.qa_metrics(records)}
     return {**metrics, "model": answerer.model_name}
 
 

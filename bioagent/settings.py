@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from bioagent.errors import ConfigError
+from bioagent.types import SearchMode
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 
@@ -139,7 +140,7 @@ class DistributedSettings(_Section):
 
 
 class RetrievalSettings(_Section):
-    mode: Literal["hybrid", "dense", "lexical"] = Field(default="hybrid", description="Default search mode.")
+    mode: SearchMode = Field(default="hybrid", description="Default search mode.")
     fusion: Literal["weighted", "rrf"] = Field(default="weighted", description="How hybrid merges rankings.")
     dense_weight: float = Field(
         default=0.5,

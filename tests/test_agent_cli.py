@@ -168,7 +168,7 @@ def test_scoring_counts_valid_citations_and_support() -> None:
     record = evaluation.score(item, answer, 1.5)
     assert record.predicted == "yes" and record.correct and record.gold_in_evidence
     assert (record.citations, record.valid_citations, record.claims, record.supported_claims) == (2, 1, 2, 1)
-    summary = evaluation.summarise([record])
+    summary = evaluation.qa_metrics([record])
     assert summary["citation_validity"] == 0.5 and summary["support_rate"] == 0.5
 
 

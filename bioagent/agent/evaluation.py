@@ -237,7 +237,7 @@ def score(item: QAItem, answer: Answer, seconds: float) -> QARecord:
     )
 
 
-def summarise(records: list[QARecord]) -> dict[str, Any]:
+def qa_metrics(records: list[QARecord]) -> dict[str, Any]:
     """The headline metrics over ``records`` (None where a metric has nothing to count)."""
     n = len(records)
     if not n:

@@ -134,7 +134,7 @@ def test_demo_without_a_data_folder_builds_the_bundled_corpus_and_answers(tmp_pa
     real = {"BIOAGENT_EMBEDDING__BACKEND": "sentence-transformers"}
     built = run_cli("demo", "build", "--sample", "30", env_extra=real, cwd=tmp_path)
     assert built.returncode == 0, built.stderr
-    assert "no data folder at ../shared/data" in built.stdout
+    assert f"no data folder at {tmp_path.parent / 'shared' / 'data'}" in built.stdout  # made absolute
     assert "literature: 30 documents" in built.stdout and "proteins: " in built.stdout
     manifest = json.loads((tmp_path / "indexes/literature/manifest.json").read_text())
     assert [Path(s["path"]).name for s in manifest["sources"]] == ["ori_pqal.json.xz"]

@@ -542,7 +542,7 @@ def _absolute(value: Any, base: Path) -> Any:
     if not isinstance(value, (str, Path)):
         return value  # not a path: validation reports it
     path = Path(value).expanduser()
-    return path if path.is_absolute() else base / path
+    return Path(os.path.normpath(path if path.is_absolute() else base / path))
 
 
 def _env_values() -> dict[str, Any]:

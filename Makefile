@@ -32,7 +32,7 @@ lint:  ## ruff lint and format check, and the import contracts of .importlinter 
 	@# import-linter reads the package's folder; tools/, ui/ and prompts/ are mapped into it as when installed
 	rm -rf $(LAYERS) && mkdir -p $(LAYERS)/bioagent
 	ln -s $(CURDIR)/bioagent/* $(LAYERS)/bioagent/
-	for part in tools ui prompts; do ln -s $(CURDIR)/$$part $(LAYERS)/bioagent/$$part; done
+	for part in tools ui prompts; do ln -sfn $(CURDIR)/$$part $(LAYERS)/bioagent/$$part; done
 	cd $(LAYERS) && PYTHONPATH=. $(CURDIR)/$(BIN)/lint-imports $(CURDIR)/.importlinter
 
 typecheck:  ## mypy over the library

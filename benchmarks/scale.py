@@ -3,7 +3,8 @@
     python benchmarks/scale.py                      # all parts (about 30 min on 2 cores)
     python benchmarks/scale.py --part faiss         # (a) flat / HNSW / IVF-PQ at --vectors (default 1M)
     python benchmarks/scale.py --part embedding     # (b) torch vs ONNX documents/s, single process vs Ray workers
-    python benchmarks/scale.py --part project       # (c) the projection table from the stored (a) and (b)
+    python benchmarks/scale.py --part project       # (c) the projection table from the stored (a), (b) and (d)
+    python benchmarks/scale.py --part serving       # (d) disk-backed serving at --serving-docs (see scale_serving.py)
 
 (a) Vectors are synthetic but built from real ones: each is a normalised mix of two real all-MiniLM-L6-v2 SciFact
 abstract vectors (random pair, weight ~ U(0, 1)) plus Gaussian noise of norm 0.25; queries are the real SciFact
@@ -39,7 +40,7 @@ PUBMED_ABSTRACTS = 36_000_000
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["all", "faiss", "embedding", "project"], default="all")
+    parser.add_argument("--part", choices=["all", "faiss", "embedding", "project", "serving"], default="all")
     parser.add_argument("--vectors", type=int, default=1_000_000, help="Synthetic corpus size for (a).")
     parser.add_argument("--queries", type=int, default=1_000, help="Queries timed and scored in (a).")
     parser.add_argument(
@@ -47,6 +48,14 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--ray-docs", type=int, default=2_000, help="Abstracts built per Ray setup in (b).")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument(
+        "--serving-docs", default="100000,1000000,2000000",
+        help="Synthetic corpus sizes for (d), comma-separated; the smallest is compared with in-memory stores.",
+    )  # fmt: skip
+    parser.add_argument(
+        "--serving-dir", type=Path, default=ROOT / ".cache" / "benchmarks" / "serving",
+        help="Where (d) builds its indexes once (reused by later runs).",
+    )  # fmt: skip
     parser.add_argument(
         "--gpu-tflops", type=float, default=94.0,
         help="Assumed sustained GPU throughput for the projection (default: 30%% of an A100's 312 bf16 TFLOPS).",
@@ -219,7 +228,7 @@ def _hours(texts_per_s: float) -> float:
 def per_document_bytes(index: Any) -> dict[str, float]:
     """Bytes per abstract of each part of the SciFact benchmark index folder (300-word chunks)."""
     folder = index.path / index.manifest.data_dir
-    parts = {"documents": "documents.jsonl", "chunk table": "chunks.jsonl", "BM25": "bm25"}
+    parts = {"documents and chunks (SQLite)": "documents.sqlite", "BM25 (bm25s)": "bm25"}
     sizes = {}
     for label, name in parts.items():
         path = folder / name
@@ -230,11 +239,12 @@ def per_document_bytes(index: Any) -> dict[str, float]:
 
 
 def memory_table(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Disk per part at 36M abstracts (from SciFact), and what each FAISS kind holds in memory."""
     per_document = results["per_document_bytes"]
     chunks = per_document["chunks per abstract"]
     table = [
         {
-            "part": label,
+            "part": f"{label} (on disk, memory-mapped)",
             "bytes_per_abstract": round(size),
             "gib_36m": round(size * PUBMED_ABSTRACTS / 2**30, 1),
         }
@@ -259,6 +269,72 @@ def memory_table(results: dict[str, Any]) -> list[dict[str, Any]]:
     return table
 
 
+# ---------------------------------------------------------------- (d) serving from disk
+
+
+def serving_part(args: argparse.Namespace, scifact: Any) -> dict[str, Any]:
+    """Build (once) and measure the synthetic indexes; agreement with in-memory stores on the smallest."""
+    from scale_serving import (
+        built_index,
+        disk_bytes,
+        in_memory_agreement,
+        measured,
+        scifact_bm25_agreement,
+        store_choice,
+    )
+
+    queries = list(read_queries(args.data).values())
+    result: dict[str, Any] = {"scifact_bm25": scifact_bm25_agreement(scifact, queries)}
+    print(json.dumps(result["scifact_bm25"]))
+    sizes = sorted(int(n) for n in args.serving_docs.split(","))
+    rows = []
+    for n in sizes:
+        folder = args.serving_dir / f"docs-{n}"
+        row = {**built_index(n, folder, scifact, args.data), "disk_bytes": disk_bytes(folder)}
+        row.update(measured(folder, args.queries))
+        print(json.dumps(row))
+        rows.append(row)
+    result["sizes"] = rows
+    smallest = args.serving_dir / f"docs-{sizes[0]}"
+    result["in_memory_agreement"] = in_memory_agreement(smallest, queries[: args.queries])
+    result["store_choice"] = store_choice(smallest)
+    print(json.dumps(result["in_memory_agreement"]))
+    print(json.dumps(result["store_choice"]))
+    return result
+
+
+def serving_projection(serving: dict[str, Any]) -> list[dict[str, Any]]:
+    """Disk and serving memory at 36M abstracts, from the two largest measured sizes (linear in documents).
+
+    Memory rows: RSS after load, and the anonymous RSS (the process's own memory) after the queries; the
+    file-backed rest is pages of the memory-mapped files, which the kernel keeps or drops as memory allows.
+    """
+    small, large = serving["sizes"][-2], serving["sizes"][-1]
+    extra = large["documents"] - small["documents"]
+    table: list[dict[str, Any]] = [
+        {
+            "part": f"{name} (disk)",
+            "bytes_per_abstract": round(size / large["documents"]),
+            "gib_36m": round(size / large["documents"] * PUBMED_ABSTRACTS / 2**30, 1),
+        }
+        for name, size in sorted(large["disk_bytes"].items())
+    ]
+    for label, key, field in (
+        ("RSS after load", "rss_after_load_mib", "VmRSS"),
+        ("anonymous RSS after the queries", "rss_after_queries_mib", "RssAnon"),
+    ):
+        per_document = (large[key][field] - small[key][field]) / extra
+        projected = large[key][field] + per_document * (PUBMED_ABSTRACTS - large["documents"])
+        table.append(
+            {
+                "part": label,
+                "mib_per_million": round(per_document * 1e6, 1),
+                "gib_36m": round(projected / 1024, 2),
+            }
+        )
+    return table
+
+
 def main() -> None:
     args = parse_args()
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -267,6 +343,8 @@ def main() -> None:
         results["faiss"] = faiss_part(args, scifact)
     if args.part in ("all", "embedding"):
         results["embedding"] = embedding_part(args)
+    if args.part in ("all", "serving"):
+        results["serving"] = serving_part(args, scifact)
     results["per_document_bytes"] = per_document_bytes(scifact)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
@@ -275,6 +353,9 @@ def main() -> None:
             for row in projection(results, args.gpu_tflops):
                 print(json.dumps(row))
         for row in memory_table(results):
+            print(json.dumps(row))
+    if args.part in ("all", "project", "serving") and len(results.get("serving", {}).get("sizes", [])) > 1:
+        for row in serving_projection(results["serving"]):
             print(json.dumps(row))
 
 

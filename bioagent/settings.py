@@ -103,6 +103,19 @@ class IndexSettings(_Section):
     chunk_overlap: int = Field(default=50, ge=0, description="Words shared by consecutive chunks.")
     bm25_k1: float = Field(default=1.2, gt=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(default=0.75, ge=0, le=1, description="BM25 length normalisation.")
+    build_block: int = Field(
+        default=32_768,
+        ge=1,
+        description="Chunk texts a build reads, embeds and tokenises at a time (the Ray build sends this many "
+        "per pipeline run): bounds the build's memory, which never holds all texts or vectors.",
+    )
+    verify_max_mb: float = Field(
+        default=64.0,
+        ge=0,
+        description="Loading verifies the sha256 of data files up to this size (MiB); bigger files (a large "
+        "index's documents, BM25 and vectors) are checked by size only, so loading stays fast. "
+        "`bioagent index info --verify` checks every file in full.",
+    )
 
 
 class DistributedSettings(_Section):

@@ -111,7 +111,7 @@ def test_a_huge_build_is_refused_before_embedding(monkeypatch, tmp_path: Path) -
 
     monkeypatch.setattr(dense, "available_memory_bytes", lambda: 1_000)
     called = []
-    monkeypatch.setattr("bioagent.index.builder.embed_texts", lambda *a, **k: called.append(1))
+    monkeypatch.setattr("bioagent.index.engines._embed_cached", lambda *a, **k: called.append(1))
     settings = Settings.load(embedding={"backend": "hash"})
     with pytest.raises(ConfigError, match="GiB"):
         build_index([Document(id="1", title="t", text="insulin")], tmp_path / "x", settings)

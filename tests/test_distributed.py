@@ -17,7 +17,7 @@ import pytest
 from bioagent.errors import BioagentError, ConfigError, MissingExtraError
 from bioagent.index import HashEmbedder, build_index, load_index
 from bioagent.index.distributed import SHARD_DIR, plan_shards
-from bioagent.settings import Settings
+from bioagent.settings import IndexSettings, Settings
 from bioagent.types import Document
 
 
@@ -66,8 +66,9 @@ def all_vectors(index) -> np.ndarray:
 
 def assert_same_index(got, expected) -> None:
     assert [d.id for d in got.documents] == [d.id for d in expected.documents]
-    assert got.chunks.ids == expected.chunks.ids
-    assert got.chunks.doc == expected.chunks.doc
+    assert [got.documents.chunk(row) for row in got.chunks] == [
+        expected.documents.chunk(row) for row in expected.chunks
+    ]
     np.testing.assert_allclose(all_vectors(got), all_vectors(expected), atol=1e-6)
 
 
@@ -119,7 +120,7 @@ def test_ray_build_equals_the_single_process_build(local_ray, abstracts, tmp_pat
         got_hits = got.search_many(queries, k=5, mode=mode)
         expected_hits = expected.search_many(queries, k=5, mode=mode)
         assert [[h.id for h in hits] for hits in got_hits] == [[h.id for h in hits] for hits in expected_hits]
-    shards = len(plan_shards(expected.chunks.texts, 256))
+    shards = len(plan_shards(expected.documents.chunk_lengths(), 256))
     assert got.manifest.build == {"engine": "ray", "workers": 2, "shards": shards, "shard_size": 256}
     assert got.manifest.embedder == expected.manifest.embedder
     assert len(list((tmp_path / "ray" / SHARD_DIR).glob("shard-*.faiss"))) == shards
@@ -130,7 +131,7 @@ def test_a_rerun_embeds_only_the_missing_shards(local_ray, abstracts, tmp_path: 
     settings = ray_settings(tmp_path, shard_size=50)
     first = build_index(abstracts[:300], tmp_path / "ray", settings)
     before = shard_stamps(tmp_path / "ray")
-    assert len(before) == len(plan_shards(first.chunks.texts, 50)) > 3
+    assert len(before) == len(plan_shards(first.documents.chunk_lengths(), 50)) > 3
     for path in (tmp_path / "ray" / SHARD_DIR).glob("shard-00002.*"):
         path.unlink()
     again = build_index(abstracts[:300], tmp_path / "ray", settings)
@@ -139,20 +140,46 @@ def test_a_rerun_embeds_only_the_missing_shards(local_ray, abstracts, tmp_path: 
     assert_same_index(again, first)
 
 
+def test_shards_go_to_ray_in_windows_of_build_block_texts(
+    local_ray, abstracts, tmp_path: Path, monkeypatch
+) -> None:
+    """The driver holds one window of texts at a time: here 2 shards of 50 per Ray run."""
+    from bioagent.index import distributed
+
+    runs: list[int] = []
+    original = distributed.embedded_shards
+
+    def counting(ray, items, settings, embedder):
+        runs.append(sum(len(item["texts"]) for item in items))
+        yield from original(ray, items, settings, embedder)
+
+    monkeypatch.setattr(distributed, "embedded_shards", counting)
+    docs = abstracts[:300]
+    expected = build_index(docs, tmp_path / "single", single_settings(tmp_path))
+    settings = ray_settings(tmp_path, shard_size=50).model_copy(
+        update={"index": IndexSettings(build_block=100)}
+    )
+    got = build_index(docs, tmp_path / "ray", settings)
+    assert len(runs) > 2 and max(runs) <= 100
+    assert_same_index(got, expected)
+
+
 def test_a_failed_build_writes_no_index_and_resumes_from_finished_shards(
     local_ray, abstracts, tmp_path: Path
 ) -> None:
     docs = abstracts[:300]
     expected = build_index(docs, tmp_path / "single", single_settings(tmp_path))
     settings = ray_settings(tmp_path, shard_size=50)
-    shortest = min(expected.chunks.texts, key=len)  # it lies in the last shard, embedded last
+    shortest = min(
+        expected.documents.chunk_texts(expected.chunks), key=len
+    )  # it lies in the last shard, embedded last
     with pytest.raises(
         BioagentError, match="RuntimeError: embedding failed on purpose.*rerun the same command"
     ):
         build_index(docs, tmp_path / "ray", settings, FailOnTextEmbedder(shortest))
     assert not (tmp_path / "ray" / "manifest.json").exists()
     finished = shard_stamps(tmp_path / "ray")
-    assert 1 <= len(finished) < len(plan_shards(expected.chunks.texts, 50))
+    assert 1 <= len(finished) < len(plan_shards(expected.documents.chunk_lengths(), 50))
     resumed = build_index(docs, tmp_path / "ray", settings)
     after = shard_stamps(tmp_path / "ray")
     assert all(after[name] == stamp for name, stamp in finished.items())

@@ -9,8 +9,8 @@ import pytest
 
 from bioagent.errors import ConfigError, IndexLoadError
 from bioagent.index import HashEmbedder, add_documents, build_index, load_index
+from bioagent.index.bm25_writer import BM25Writer
 from bioagent.index.fusion import normalise_scores, reciprocal_rank_fusion, top_k, weighted_fusion
-from bioagent.index.lexical import LexicalStore
 from bioagent.settings import Settings
 from bioagent.types import Document
 
@@ -74,7 +74,8 @@ def test_manifest_records_model_counts_and_checksums(built) -> None:
     assert manifest["documents"] == 4 and manifest["chunks"] == 4
     assert manifest["dense_kind"] == "flat" and manifest["metric"] == "inner_product"
     assert manifest["created_with"]
-    assert {"documents.jsonl", "chunks.jsonl", "dense.faiss"} <= set(manifest["checksums"])
+    assert {"documents.sqlite", "chunk_offsets.npy", "dense.faiss"} <= set(manifest["checksums"])
+    assert manifest["format_version"] == 2 and set(manifest["sizes"]) == set(manifest["checksums"])
 
 
 def test_loading_with_another_embedder_is_refused(built) -> None:
@@ -94,8 +95,8 @@ def test_corrupt_manifest_and_missing_folder_are_clear_errors(built, tmp_path: P
 
 
 def test_tampered_data_file_fails_its_checksum(built, hash_settings: Settings) -> None:
-    data = built.path / built.manifest.data_dir / "documents.jsonl"
-    data.write_text(data.read_text().replace("Insulin", "Glucagon"))
+    data = built.path / built.manifest.data_dir / "documents.sqlite"
+    data.write_bytes(data.read_bytes().replace(b"Insulin", b"Inzulin"))  # same size: only the sha256 differs
     with pytest.raises(IndexLoadError, match="checksum"):
         load_index(built.path, hash_settings)
 
@@ -104,7 +105,7 @@ def test_a_crash_mid_build_leaves_the_previous_index_intact(built, hash_settings
     def explode(*args, **kwargs):
         raise RuntimeError("killed mid-build")
 
-    monkeypatch.setattr(LexicalStore, "build", explode)
+    monkeypatch.setattr(BM25Writer, "finish", explode)
     with pytest.raises(RuntimeError):
         build_index(DOCS[:2], built.path, hash_settings)
     monkeypatch.undo()

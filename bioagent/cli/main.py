@@ -149,11 +149,39 @@ def index_add(
 @exit_on_error
 def index_info(
     index_dir: Path = typer.Argument(..., help="Index folder."),
+    verify: bool = typer.Option(
+        False,
+        "--verify",
+        help="Also check every data file's sha256 in full (loading checks big files by size).",
+    ),
 ) -> None:
     """Print an index's manifest."""
-    from bioagent.index.manifest import read_manifest
+    from bioagent.index.manifest import check_data_files, read_manifest, verify_checksums
 
-    typer.echo(json.dumps(read_manifest(index_dir).model_dump(), indent=2))
+    manifest = read_manifest(index_dir)
+    if verify:
+        check_data_files(index_dir, manifest)
+        verify_checksums(index_dir, manifest)
+    typer.echo(json.dumps(manifest.model_dump(), indent=2))
+
+
+@index_app.command("migrate")
+@exit_on_error
+def index_migrate(
+    index_dir: Path = typer.Argument(..., help="Index folder written by an older bioagent."),
+) -> None:
+    """Convert an index of an older format (documents read into memory) to the on-disk one, without
+    re-embedding (the FAISS and BM25 files are kept)."""
+    setup_logging()
+    from bioagent.index.migrate import migrate_index
+
+    migrated = migrate_index(index_dir)
+    if migrated is None:
+        typer.echo(f"{index_dir} is already in the current format; nothing to do")
+    else:
+        typer.echo(
+            f"migrated {index_dir}: {migrated.documents:,} documents, now format {migrated.format_version}"
+        )
 
 
 @app.command("search")

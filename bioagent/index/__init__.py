@@ -5,14 +5,14 @@ Convenience entry points that take a :class:`~bioagent.settings.Settings`; the m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from bioagent.index.builder import AddReport, embed_texts
+from bioagent.index.builder import AddReport
 from bioagent.index.builder import add_documents as _add_documents
 from bioagent.index.builder import build_index as _build_index
-from bioagent.index.distributed import build_index_distributed
 from bioagent.index.embedders import Embedder, HashEmbedder, embedding_for_index, load_embedder
+from bioagent.index.engines import EmbedEngine, LocalEngine, embed_texts
 from bioagent.index.manifest import SourceInfo, read_manifest
 from bioagent.index.store import Index
 from bioagent.index.store import load_index as _load_index
@@ -34,7 +34,7 @@ __all__ = [
 
 
 def build_index(
-    documents: Sequence[Document],
+    documents: Iterable[Document],
     out_dir: str | Path,
     settings: Settings | None = None,
     embedder: Embedder | None = None,
@@ -44,23 +44,30 @@ def build_index(
 ) -> Index:
     """Embed, index and write ``documents`` to ``out_dir`` with the configured embedder and index kind.
 
-    With ``distributed.engine='ray'`` the embedding runs on Ray (see :mod:`bioagent.index.distributed`).
+    ``documents`` is read once, as it comes (a generator works). With ``distributed.engine='ray'`` the embedding
+    runs on Ray (see :mod:`bioagent.index.distributed`); ``embedder`` is then sent to every actor.
     """
     settings = settings or Settings.load()
-    if settings.distributed.engine == "ray":
-        return build_index_distributed(
-            documents, out_dir, settings, embedder, sources=sources, progress=progress
-        )
+    local = embedder or load_embedder(settings.embedding, settings.cache_dir)  # loads no model until used
     return _build_index(
         documents,
         out_dir,
-        embedder or load_embedder(settings.embedding, settings.cache_dir),
+        local,
         settings.index,
         settings.retrieval,
+        engine=_engine(settings, local, embedder, Path(out_dir)),
         sources=sources,
-        cache_dir=settings.cache_dir,
         progress=progress,
     )
+
+
+def _engine(settings: Settings, local: Embedder, given: Embedder | None, out_dir: Path) -> EmbedEngine:
+    """The embed step's engine: this process, or Ray actors (with the given embedder, else their own)."""
+    if settings.distributed.engine == "ray":
+        from bioagent.index.distributed import SHARD_DIR, RayEngine
+
+        return RayEngine(settings, local, out_dir / SHARD_DIR, given)
+    return LocalEngine(local, settings.index.build_block, settings.cache_dir)
 
 
 def load_index(
@@ -91,7 +98,7 @@ def load_index(
 
 def add_documents(
     index: Index,
-    documents: Sequence[Document],
+    documents: Iterable[Document],
     settings: Settings | None = None,
     *,
     sources: Sequence[SourceInfo] = (),

@@ -1,48 +1,39 @@
-"""Building and extending index folders. Embedding is the slow part; it runs in cached blocks with a progress bar."""
+"""Building and extending index folders: one straight pipeline, each step in its own module.
+
+    read      the caller's documents (an iterable: consumed once, never listed)
+    chunk     documents and their chunks into ``documents.sqlite``      :func:`.doctable.write_documents`
+    embed     chunk texts → vectors on disk, in this process or on Ray  :class:`.engines.EmbedEngine`
+    stores    FAISS from the vectors, BM25 from the chunk texts         :mod:`.stores`
+    commit    checksums, then the manifest swap                         :func:`.manifest.commit_version`
+
+Every step streams in blocks of ``index.build_block`` texts, so memory holds one block plus the FAISS index.
+"""
 
 from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from tqdm.auto import tqdm
-
 from bioagent.errors import BioagentError
-from bioagent.index.cache import EmbeddingCache, text_key
-from bioagent.index.dense import DenseStore, check_memory
+from bioagent.index.doctable import TABLE_FILE, DocumentTable, DocumentWriter, write_documents
 from bioagent.index.embedders import Embedder
-from bioagent.index.lexical import LexicalStore
+from bioagent.index.engines import VECTORS_FILE, EmbedEngine, LocalEngine, VectorFile
 from bioagent.index.manifest import (
     EmbedderInfo,
-    Manifest,
     SourceInfo,
-    bioagent_version,
-    checksum_files,
-    commit_manifest,
+    commit_version,
     new_data_dir,
-    now_iso,
     read_manifest,
     writer_lock,
 )
-from bioagent.index.store import (
-    CHUNKS_FILE,
-    DENSE_FILE,
-    DOCUMENTS_FILE,
-    LEXICAL_DIR,
-    ChunkTable,
-    Index,
-    write_chunks_file,
-    write_documents_file,
-)
-from bioagent.ingest import chunk_documents
+from bioagent.index.store import Index
+from bioagent.index.stores import build_dense, extend_dense, write_lexical
 from bioagent.settings import IndexSettings, RetrievalSettings
 from bioagent.types import Document
 
-EMBED_BLOCK = 512
 logger = logging.getLogger(__name__)
 
 
@@ -53,50 +44,50 @@ class AddReport:
 
 
 def build_index(
-    documents: Sequence[Document],
+    documents: Iterable[Document],
     out_dir: str | Path,
     embedder: Embedder,
     index_settings: IndexSettings,
     retrieval: RetrievalSettings,
     *,
+    engine: EmbedEngine | None = None,
     sources: Sequence[SourceInfo] = (),
-    cache_dir: Path | None = None,
     progress: bool = False,
 ) -> Index:
-    """Write a new index for ``documents`` to ``out_dir`` (replacing any index there only once complete).
+    """Write a new index of ``documents`` to ``out_dir`` (replacing any index there only once complete).
 
-    Holds the folder's writer lock throughout: a build or addition already writing there makes this one fail at
-    once with a one-line :class:`BioagentError`.
+    ``embedder`` encodes the index's queries and names its vectors; ``engine`` embeds the chunks (by default
+    :class:`LocalEngine` with ``embedder`` and no cache; a :class:`~bioagent.index.distributed.RayEngine` on Ray). Holds the folder's writer lock throughout: a build or addition already writing
+    there makes this one fail at once with a one-line :class:`BioagentError`. A failure at any step removes the
+    new data folder.
     """
     out_dir = Path(out_dir)
     with writer_lock(out_dir):
-        documents, chunks = prepare_chunks(documents, index_settings)
-        check_memory(len(chunks), embedder.dimension, index_settings)
-        vectors = embed_texts(embedder, chunks.texts, cache_dir=cache_dir, progress=progress)
-        dense = DenseStore.build(vectors, embedder.dimension, index_settings)
-        return _write(
-            out_dir, list(documents), chunks, dense, embedder, index_settings, retrieval, sources, progress
-        )
-
-
-def prepare_chunks(
-    documents: Sequence[Document], index_settings: IndexSettings
-) -> tuple[list[Document], ChunkTable]:
-    """The documents to index (later duplicates of an id dropped, with a warning) and their chunk table."""
-    documents, duplicates = _unique(documents)
-    if duplicates:
-        logger.warning(
-            "skipped %d documents whose id was already seen (first: %s)", len(duplicates), duplicates[:5]
-        )
-    chunks = ChunkTable()
-    chunk_docs, rows = _chunk(documents, index_settings)
-    chunks.extend(chunk_docs, rows)
-    return documents, chunks
+        data_dir = new_data_dir(out_dir)
+        try:
+            writer = DocumentWriter(data_dir)
+            duplicates = write_documents(documents, writer, index_settings)
+            writer.close()
+            _warn_duplicates(duplicates)
+            table = DocumentTable(data_dir)
+            vectors = VectorFile(data_dir / VECTORS_FILE, table.chunk_count, index_settings)
+            engine = engine or LocalEngine(embedder, index_settings.build_block)
+            build = engine.embed(table, 0, vectors, progress)
+            dense = build_dense(vectors.finished(), data_dir, index_settings)
+            vectors.remove()
+            lexical = write_lexical(table, data_dir, index_settings, progress)
+            info = EmbedderInfo(name=embedder.name, dimension=dense.dimension)
+            counts = (len(table), table.chunk_count)
+            manifest = commit_version(out_dir, data_dir, counts, info, index_settings, sources, build)
+        except BaseException:
+            shutil.rmtree(data_dir, ignore_errors=True)
+            raise
+    return Index(out_dir, manifest, table, embedder, dense, lexical, retrieval)
 
 
 def add_documents(
     index: Index,
-    documents: Sequence[Document],
+    documents: Iterable[Document],
     index_settings: IndexSettings,
     *,
     sources: Sequence[SourceInfo] = (),
@@ -105,133 +96,44 @@ def add_documents(
 ) -> tuple[Index, AddReport]:
     """A new version of ``index`` with ``documents`` added; ids already present are skipped and reported.
 
-    Holds the folder's writer lock throughout, and refuses an ``index`` that is no longer the folder's current
-    version (another writer committed since it was loaded), so that no writer's documents are lost.
+    The new version starts as a copy of the current table; only the new chunks are embedded, and BM25 is
+    rebuilt (streamed). Holds the folder's writer lock throughout, and refuses an ``index`` that is no longer
+    the folder's current version (another writer committed since it was loaded), so no writer's documents are lost.
     """
     with writer_lock(index.path):
         _require_current(index)
-        return _add(index, documents, index_settings, sources, cache_dir, progress)
-
-
-def _add(
-    index: Index,
-    documents: Sequence[Document],
-    index_settings: IndexSettings,
-    sources: Sequence[SourceInfo],
-    cache_dir: Path | None,
-    progress: bool,
-) -> tuple[Index, AddReport]:
-    fresh, duplicates = _unique(documents, existing={d.id for d in index.documents})
-    all_documents = index.documents + fresh
-    chunk_docs, rows = _chunk(fresh, index_settings, first_row=len(index.documents))
-    chunks = ChunkTable(list(index.chunks.ids), list(index.chunks.doc), list(index.chunks.texts))
-    chunks.extend(chunk_docs, rows)
-    check_memory(len(chunks), index.embedder.dimension, index_settings)
-    vectors = embed_texts(
-        index.embedder, [c.full_text() for c in chunk_docs], cache_dir=cache_dir, progress=progress
-    )
-    dense = index.dense.copy()
-    dense.add(vectors)
-    all_sources = list(index.manifest.sources) + list(sources)
-    updated = _write(
-        index.path,
-        all_documents,
-        chunks,
-        dense,
-        index.embedder,
-        index_settings,
-        index.retrieval,
-        all_sources,
-        progress,
-        created_at=index.manifest.created_at,
-    )
-    return updated, AddReport(added=len(fresh), skipped_duplicates=duplicates)
-
-
-def embed_texts(
-    embedder: Embedder, texts: Sequence[str], *, cache_dir: Path | None = None, progress: bool = False
-) -> np.ndarray:
-    """Document vectors for ``texts``, embedded in length-sorted blocks (little padding).
-
-    With ``cache_dir`` every embedded block is saved at once, so an interrupted or repeated build only embeds
-    the texts it has not seen before.
-    """
-    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    keys = [text_key(text) for text in texts]
-    cache = EmbeddingCache(cache_dir / "embeddings", embedder.name, embedder.dimension) if cache_dir else None
-    known = cache.get_many(keys) if cache else {}
-    for row, key in enumerate(keys):
-        if key in known:
-            vectors[row] = known[key]
-    missing = sorted((i for i, key in enumerate(keys) if key not in known), key=lambda i: len(texts[i]))
-    try:
-        with tqdm(
-            total=len(texts),
-            initial=len(texts) - len(missing),
-            unit="text",
-            desc="Embedding",
-            disable=not progress,
-        ) as bar:
-            for start in range(0, len(missing), EMBED_BLOCK):
-                block = missing[start : start + EMBED_BLOCK]
-                vectors[block] = embedder.encode_documents([texts[i] for i in block])
-                if cache:
-                    cache.put_many([keys[i] for i in block], vectors[block])
-                bar.update(len(block))
-    finally:
-        if cache:
-            cache.close()
-    return vectors
-
-
-def _write(
-    out_dir: Path,
-    documents: list[Document],
-    chunks: ChunkTable,
-    dense: DenseStore,
-    embedder: Embedder,
-    index_settings: IndexSettings,
-    retrieval: RetrievalSettings,
-    sources: Sequence[SourceInfo],
-    progress: bool,
-    created_at: str | None = None,
-    build: dict[str, str | int] | None = None,
-) -> Index:
-    """Write a new data folder and commit it; call with the writer lock of ``out_dir`` held."""
-    data_dir = new_data_dir(out_dir)
-    try:
-        write_documents_file(data_dir / DOCUMENTS_FILE, documents)
-        write_chunks_file(data_dir / CHUNKS_FILE, chunks, documents)
-        dense.save(data_dir / DENSE_FILE)
-        lexical = LexicalStore.build(chunks.texts, index_settings.bm25_k1, index_settings.bm25_b, progress)
-        lexical.save(data_dir / LEXICAL_DIR)
-        manifest = Manifest(
-            created_with=bioagent_version(),
-            created_at=created_at or now_iso(),
-            updated_at=now_iso(),
-            data_dir=data_dir.name,
-            embedder=EmbedderInfo(name=embedder.name, dimension=dense.dimension),
-            dense_kind=index_settings.kind,
-            dense_params=_dense_params(index_settings),
-            lexical={
-                "algorithm": "bm25",
-                "k1": index_settings.bm25_k1,
-                "b": index_settings.bm25_b,
-                "stemmer": "english",
-                "stopwords": "en",
-            },
-            chunking={"words": index_settings.chunk_words, "overlap": index_settings.chunk_overlap},
-            documents=len(documents),
-            chunks=len(chunks),
-            sources=list(sources),
-            checksums=checksum_files(data_dir),
-            build=build or {},
-        )
-        commit_manifest(out_dir, manifest)
-    except BaseException:
-        shutil.rmtree(data_dir, ignore_errors=True)
-        raise
-    return Index(out_dir, manifest, documents, chunks, embedder, dense, lexical, retrieval)
+        data_dir = new_data_dir(index.path)
+        try:
+            shutil.copyfile(index.path / index.manifest.data_dir / TABLE_FILE, data_dir / TABLE_FILE)
+            writer = DocumentWriter(data_dir)
+            first_new = writer.documents
+            duplicates = write_documents(documents, writer, index_settings)
+            writer.close(previous_offsets=index.documents.offsets)
+            table = DocumentTable(data_dir)
+            engine = LocalEngine(index.embedder, index_settings.build_block, cache_dir)
+            vectors = VectorFile(
+                data_dir / VECTORS_FILE, table.chunk_count - len(index.chunks), index_settings
+            )
+            engine.embed(table, len(index.chunks), vectors, progress)
+            dense = extend_dense(index.dense, vectors.finished(), data_dir)
+            vectors.remove()
+            lexical = write_lexical(table, data_dir, index_settings, progress)
+            embedder = EmbedderInfo(name=index.embedder.name, dimension=dense.dimension)
+            manifest = commit_version(
+                index.path,
+                data_dir,
+                (len(table), table.chunk_count),
+                embedder,
+                index_settings,
+                [*index.manifest.sources, *sources],
+                {},
+                created_at=index.manifest.created_at,
+            )
+        except BaseException:
+            shutil.rmtree(data_dir, ignore_errors=True)
+            raise
+    updated = Index(index.path, manifest, table, index.embedder, dense, lexical, index.retrieval)
+    return updated, AddReport(added=len(table) - first_new, skipped_duplicates=duplicates)
 
 
 def _require_current(index: Index) -> None:
@@ -243,44 +145,8 @@ def _require_current(index: Index) -> None:
         )
 
 
-def _chunk(
-    documents: Sequence[Document], settings: IndexSettings, first_row: int = 0
-) -> tuple[list[Document], list[int]]:
-    chunk_docs: list[Document] = []
-    rows: list[int] = []
-    for row, doc in enumerate(documents, start=first_row):
-        pieces = chunk_documents([doc], settings.chunk_words, settings.chunk_overlap)
-        chunk_docs.extend(pieces)
-        rows.extend([row] * len(pieces))
-    return chunk_docs, rows
-
-
-def _unique(
-    documents: Sequence[Document], existing: set[str] | None = None
-) -> tuple[list[Document], list[str]]:
-    """Documents with ids not seen before (first occurrence wins), and the ids that were dropped."""
-    seen = set(existing or ())
-    kept, dropped = [], []
-    for doc in documents:
-        if doc.id in seen:
-            dropped.append(doc.id)
-        else:
-            seen.add(doc.id)
-            kept.append(doc)
-    return kept, dropped
-
-
-def _dense_params(settings: IndexSettings) -> dict[str, float | int | str]:
-    if settings.kind == "hnsw":
-        return {"m": settings.hnsw_m, "ef_search": settings.hnsw_ef_search}
-    if settings.kind == "ivfflat":
-        return {"nlist": settings.ivf_nlist, "nprobe": settings.nprobe}
-    if settings.kind == "ivfpq":
-        return {
-            "nlist": settings.ivf_nlist,
-            "pq_m": settings.pq_m,
-            "pq_bits": settings.pq_bits,
-            "nprobe": settings.nprobe,
-            "rerank": settings.rerank,
-        }
-    return {}
+def _warn_duplicates(duplicates: list[str]) -> None:
+    if duplicates:
+        logger.warning(
+            "skipped %d documents whose id was already seen (first: %s)", len(duplicates), duplicates[:5]
+        )

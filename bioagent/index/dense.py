@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 EXACT_SUFFIX = ".vectors.f16.npy"
 ID_BYTES = 8  # FAISS stores an int64 id per vector in IVF lists
+ADD_BLOCK = 65_536  # vectors added (and converted to float16) at a time
 
 
 def faiss_module() -> Any:
@@ -48,13 +49,25 @@ class DenseStore:
             _apply_search_params(shard, settings, direct_map=exact is None)
 
     @classmethod
-    def build(cls, vectors: NDArray[np.float32], dimension: int, settings: IndexSettings) -> DenseStore:
-        """A new store of the configured kind holding ``vectors`` (IVF kinds are trained on a sample first)."""
+    def build(
+        cls,
+        vectors: NDArray[np.float32],
+        dimension: int,
+        settings: IndexSettings,
+        exact_path: Path | None = None,
+    ) -> DenseStore:
+        """A new store of the configured kind holding ``vectors`` (IVF kinds are trained on a sample first).
+
+        ``vectors`` may be memory-mapped: they are added in blocks, and with ``exact_path`` the float16 copy that
+        IVF-PQ re-scores with is written there block by block (memory-mapped), so neither is held in memory.
+        """
         empty = _empty_index(vectors, dimension, settings)
         keep_exact = settings.kind == "ivfpq" and settings.rerank > 0
-        exact = np.zeros((0, dimension), dtype=np.float16) if keep_exact else None
-        store = cls([empty], settings, exact)
-        store.add(vectors)
+        store = cls([empty], settings, np.zeros((0, dimension), dtype=np.float16) if keep_exact else None)
+        for start in range(0, len(vectors), ADD_BLOCK):
+            store._add_to_shards(vectors[start : start + ADD_BLOCK])
+        if keep_exact:
+            store.exact = _float16_copy(vectors, exact_path)
         return store
 
     @classmethod
@@ -71,8 +84,9 @@ class DenseStore:
         faiss = faiss_module()
         for number, shard in enumerate(self.shards):
             faiss.write_index(shard, str(path if number == 0 else path.with_name(f"{path.name}.{number}")))
-        if self.exact is not None:
-            np.save(path.with_name(path.name + EXACT_SUFFIX), np.asarray(self.exact))
+        exact_path = path.with_name(path.name + EXACT_SUFFIX)
+        if self.exact is not None and not _is_mapped_from(self.exact, exact_path):
+            np.save(exact_path, np.asarray(self.exact))
 
     def copy(self) -> DenseStore:
         """An independent, writable copy (updates go to the copy, so the loaded index stays consistent)."""
@@ -83,6 +97,12 @@ class DenseStore:
     def add(self, vectors: NDArray[np.float32]) -> None:
         """Append ``vectors``, filling the last shard up to ``index.shard_vectors`` before starting another."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self._add_to_shards(vectors)
+        if self.exact is not None and len(vectors):
+            self.exact = np.concatenate([np.asarray(self.exact), vectors.astype(np.float16)])
+
+    def _add_to_shards(self, vectors: NDArray[np.float32]) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         limit = self.settings.shard_vectors or math.inf
         start = 0
         while start < len(vectors):
@@ -92,8 +112,6 @@ class DenseStore:
             room = int(min(limit - self.shards[-1].ntotal, len(vectors) - start))
             self.shards[-1].add(vectors[start : start + room])
             start += room
-        if self.exact is not None and len(vectors):
-            self.exact = np.concatenate([np.asarray(self.exact), vectors.astype(np.float16)])
 
     @property
     def size(self) -> int:
@@ -204,12 +222,14 @@ def bytes_per_vector(kind: str, dimension: int, settings: IndexSettings) -> dict
 
 
 def estimate_build_bytes(n_vectors: int, dimension: int, settings: IndexSettings) -> int:
-    """Peak memory of building a store: the float32 input vectors plus the index being filled."""
-    per_vector = bytes_per_vector(settings.kind, dimension, settings)
-    return int(
-        n_vectors
-        * (4 * dimension + per_vector["memory"] + (2 * dimension if per_vector["disk_extra"] else 0))
-    )
+    """Peak memory of building a store from vectors on disk: the index being filled, the IVF training sample
+    and one block of vectors being added (the vectors and the float16 file stay memory-mapped)."""
+    per_vector = bytes_per_vector(settings.kind, dimension, settings)["memory"]
+    sample = 0
+    if settings.kind in ("ivfflat", "ivfpq"):
+        nlist = settings.ivf_nlist or max(1, int(4 * math.sqrt(n_vectors)))
+        sample = min(n_vectors, settings.train_sample or max(64 * nlist, 10_000))
+    return int(n_vectors * per_vector + (sample + min(n_vectors, ADD_BLOCK)) * 4 * dimension)
 
 
 def available_memory_bytes() -> int | None:
@@ -231,11 +251,28 @@ def check_memory(n_vectors: int, dimension: int, settings: IndexSettings) -> Non
         per_vector = bytes_per_vector(settings.kind, dimension, settings)["memory"]
         raise ConfigError(
             f"building a '{settings.kind}' index of {n_vectors:,} vectors (dimension {dimension}) needs about "
-            f"{needed / 2**30:.1f} GiB ({per_vector:.0f} bytes per vector in the index plus the float32 input), "
+            f"{needed / 2**30:.1f} GiB ({per_vector:.0f} bytes per vector in the index, plus the training sample), "
             f"but only {available / 2**30:.1f} GiB is free. Use index.kind='ivfpq' (about "
             f"{bytes_per_vector('ivfpq', dimension, settings)['memory']:.0f} bytes per vector), a smaller "
             "input, or a bigger machine."
         )
+
+
+def _float16_copy(vectors: NDArray[np.float32], path: Path | None) -> NDArray[np.float16]:
+    """``vectors`` as float16: in memory, or written to ``path`` in blocks and memory-mapped."""
+    if path is None:
+        return np.asarray(vectors, dtype=np.float16)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=vectors.shape)
+    for start in range(0, len(vectors), ADD_BLOCK):
+        out[start : start + ADD_BLOCK] = vectors[start : start + ADD_BLOCK]
+    out.flush()
+    del out
+    return np.load(path, mmap_mode="r")
+
+
+def _is_mapped_from(array: np.ndarray, path: Path) -> bool:
+    filename = getattr(array, "filename", None) or getattr(getattr(array, "base", None), "filename", None)
+    return filename is not None and Path(filename).resolve() == path.resolve()
 
 
 def _read_flags(path: Path) -> int:

@@ -1,16 +1,16 @@
-"""Distributed index build on Ray: the same index as :func:`~bioagent.index.builder.build_index`, embedded by
-Ray Data actors in shards.
+"""The Ray embedding engine: the same index as the local build, with the chunks embedded by Ray Data actors in
+shards (the :class:`~bioagent.index.engines.EmbedEngine` the build pipeline calls with ``distributed.engine='ray'``).
 
-The chunk texts (chunked exactly as in the single-process build) are sorted longest first and cut into shards of
-``distributed.shard_size`` texts. Each shard is embedded by one call of a Ray Data actor (one model load per
-actor, one GPU per actor with device ``cuda``) and written by the driver as soon as it comes back::
+Chunk rows are sorted longest text first and cut into shards of ``distributed.shard_size`` texts. Shards go to
+Ray in windows of ``index.build_block`` texts (one Ray Data run each: one model load per actor and window, one
+GPU per actor with device ``cuda``); the driver reads a window's texts from the document table and writes each
+shard's vectors as soon as it comes back, both into the build's vector file and into a resumable shard file::
 
     <index>/.shards/shard-00000.faiss   the shard's vectors: a flat inner-product FAISS index (exact float32)
     <index>/.shards/shard-00000.json    embedder name and dimension, text count, checksums of the texts and file
 
-The shards are then merged in row order into one dense store and the index is written (and committed) the way
-the single-process build writes it. A rerun with the same input reuses every shard whose texts and file match
-its checksums, so a build that was stopped resumes; shards embedded with another embedder are refused.
+A rerun with the same input reuses every shard whose texts and file match its checksums, so a build that was
+stopped resumes; shards embedded with another embedder are refused. The driver holds one window of texts.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import gc
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,15 +30,14 @@ from pydantic import BaseModel, ValidationError
 from tqdm.auto import tqdm
 
 from bioagent.errors import BioagentError, ConfigError
-from bioagent.index.builder import _write, prepare_chunks
 from bioagent.index.cache import text_key
-from bioagent.index.dense import DenseStore, check_memory, faiss_module
-from bioagent.index.embedders import Embedder, load_embedder
-from bioagent.index.manifest import EmbedderInfo, SourceInfo, sha256_file, writer_lock
-from bioagent.index.ray_engine import embedded_shards, ray_connection, root_cause
-from bioagent.index.store import Index
-from bioagent.settings import IndexSettings, Settings
-from bioagent.types import Document
+from bioagent.index.dense import faiss_module
+from bioagent.index.doctable import DocumentTable
+from bioagent.index.embedders import Embedder
+from bioagent.index.engines import VectorFile
+from bioagent.index.manifest import EmbedderInfo, sha256_file
+from bioagent.index.ray_engine import embedded_shards, ray_connection, ray_module, root_cause
+from bioagent.settings import Settings
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -51,8 +51,9 @@ class Shard:
     """One unit of work: the chunk rows it embeds and a checksum of their texts (in shard order)."""
 
     number: int
-    rows: list[int]
+    rows: NDArray[np.int64]
     checksum: str
+    texts: list[str]
 
 
 class ShardInfo(BaseModel):
@@ -65,103 +66,114 @@ class ShardInfo(BaseModel):
     file_sha256: str
 
 
-def build_index_distributed(
-    documents: Sequence[Document],
-    out_dir: str | Path,
-    settings: Settings,
-    embedder: Embedder | None = None,
-    *,
-    sources: Sequence[SourceInfo] = (),
-    progress: bool = False,
-) -> Index:
-    """Build the index for ``documents`` with Ray (``settings.distributed``), resuming from finished shards.
+class RayEngine:
+    """Embeds on Ray (``settings.distributed``), resuming from the finished shards in ``shard_dir``.
 
-    ``embedder`` (optional, must pickle) is sent to every actor; by default each actor loads the configured one.
-    Holds the folder's writer lock throughout (its ``.shards`` too), like the single-process build.
+    ``embedder`` names the vectors (and is used only when there is nothing to embed); ``worker_embedder``
+    (optional, must pickle) is sent to every actor, which by default loads the configured one.
     """
-    out_dir = Path(out_dir)
-    with writer_lock(out_dir):
-        distributed = settings.distributed
-        documents, chunks = prepare_chunks(documents, settings.index)
-        local = embedder or load_embedder(settings.embedding, settings.cache_dir)  # loads no model until used
-        shards = plan_shards(chunks.texts, distributed.shard_size)
-        folder = ShardFolder(out_dir / SHARD_DIR, local.name)
-        vectors = VectorTable(len(chunks), settings.index)
-        for shard in shards:
-            found = folder.read(shard)
-            if found is not None:
-                vectors.put(shard, found)
-        todo = [shard for shard in shards if shard.number not in vectors.filled]
-        if todo:
-            logger.info(
-                "embedding %d of %d shards (%d reused)", len(todo), len(shards), len(shards) - len(todo)
+
+    def __init__(
+        self, settings: Settings, embedder: Embedder, shard_dir: Path, worker_embedder: Embedder | None = None
+    ) -> None:
+        ray_module()  # a missing extra is named before any work
+        self.settings = settings
+        self.embedder = embedder
+        self.worker_embedder = worker_embedder
+        self.folder = ShardFolder(shard_dir, embedder.name)
+
+    def embed(
+        self, table: DocumentTable, start: int, out: VectorFile, progress: bool
+    ) -> dict[str, str | int]:
+        distributed = self.settings.distributed
+        shards = plan_shards(table.chunk_lengths()[start:], distributed.shard_size)
+        if not shards:
+            out.create(self.embedder.dimension)
+        per_window = max(1, self.settings.index.build_block // distributed.shard_size)
+        done, ray = 0, None
+        with ExitStack() as stack:
+            bar = stack.enter_context(
+                tqdm(total=out.rows, unit="text", desc="Embedding (ray)", disable=not progress)
             )
-            _embed_missing(todo, chunks.texts, settings, embedder, folder, vectors, progress)
-        matrix = vectors.complete(shards, folder.path) if shards else _no_vectors(local)
-        folder.prune(len(shards))
-        dense = DenseStore.build(matrix, matrix.shape[1], settings.index)
-        build: dict[str, str | int] = {
+            for first in range(0, len(shards), per_window):
+                window = [
+                    _shard(number, rows, table.chunk_texts(rows + start))
+                    for number, rows in enumerate(shards[first : first + per_window], start=first)
+                ]
+                todo = self._reuse(window, out, bar)
+                done += len(window) - len(todo)
+                if todo and ray is None:  # Ray starts only when something is left to embed
+                    ray = stack.enter_context(ray_connection(distributed))
+                done += self._embed_window(ray, todo, out, bar, done, len(shards))
+        self.folder.prune(len(shards))
+        return {
             "engine": "ray",
             "workers": distributed.num_workers,
             "shards": len(shards),
             "shard_size": distributed.shard_size,
         }
-        return _write(
-            out_dir,
-            documents,
-            chunks,
-            dense,
-            local,
-            settings.index,
-            settings.retrieval,
-            sources,
-            progress,
-            build=build,
+
+    def _reuse(self, window: list[Shard], out: VectorFile, bar: tqdm) -> list[Shard]:
+        """Put the window's finished shards into ``out``; returns the others."""
+        todo = []
+        for shard in window:
+            found = self.folder.read(shard)
+            if found is None:
+                todo.append(shard)
+                continue
+            _put(out, shard, found)
+            bar.update(len(shard.rows))
+        return todo
+
+    def _embed_window(
+        self, ray: Any, todo: list[Shard], out: VectorFile, bar: tqdm, done: int, total: int
+    ) -> int:
+        """Embed ``todo`` on Ray, writing each shard as it arrives; Ray errors become one resumable error."""
+        if not todo:
+            return 0
+        by_number = {shard.number: shard for shard in todo}
+        items = [{"shard": shard.number, "texts": shard.texts} for shard in todo]
+        finished, failure = 0, None
+        try:
+            for row in embedded_shards(ray, items, self.settings, self.worker_embedder):
+                shard = by_number[int(row["shard"])]
+                vectors = _row_vectors(row, self.folder.embedder_name)
+                _put(out, shard, vectors)
+                self.folder.write(shard, vectors)
+                finished += 1
+                bar.update(len(shard.rows))
+        except BioagentError:
+            raise
+        except Exception as exc:
+            failure = f"{done + finished} of {total} shards ({root_cause(exc)})"
+            # Ray Data frees a failed pipeline's actors by reference counting; the exception's frames hold them.
+            gc.collect()
+        if failure:
+            raise BioagentError(
+                f"the Ray build stopped after {failure}; finished shards are kept in {self.folder.path}: rerun "
+                "the same command to resume (Ray's logs hold the workers' tracebacks)"
+            )
+        return finished
+
+
+def plan_shards(lengths: NDArray[np.int64], shard_size: int) -> list[NDArray[np.int64]]:
+    """The rows of each shard: ``shard_size`` rows, longest texts first (ties in row order), so batches carry
+    little padding and the short shards come last, where they keep every worker busy until the end."""
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    return [order[first : first + shard_size] for first in range(0, len(order), shard_size)]
+
+
+def _shard(number: int, rows: NDArray[np.int64], texts: list[str]) -> Shard:
+    digest = hashlib.sha256("".join(text_key(text) for text in texts).encode()).hexdigest()
+    return Shard(number, rows, digest, texts)
+
+
+def _put(out: VectorFile, shard: Shard, vectors: NDArray[np.float32]) -> None:
+    if vectors.shape[0] != len(shard.rows):
+        raise BioagentError(
+            f"shard {shard.number} holds {vectors.shape[0]} vectors; expected {len(shard.rows)}"
         )
-
-
-def plan_shards(texts: Sequence[str], shard_size: int) -> list[Shard]:
-    """Shards of ``shard_size`` texts, longest texts first: little padding per batch, and the short shards
-    come last, where they keep every worker busy until the end."""
-    order = sorted(range(len(texts)), key=lambda row: (-len(texts[row]), row))
-    shards = []
-    for number, start in enumerate(range(0, len(order), shard_size)):
-        rows = order[start : start + shard_size]
-        digest = hashlib.sha256("".join(text_key(texts[row]) for row in rows).encode()).hexdigest()
-        shards.append(Shard(number, rows, digest))
-    return shards
-
-
-@dataclass
-class VectorTable:
-    """All chunk vectors, filled shard by shard; memory is checked once the dimension is known."""
-
-    rows: int
-    index_settings: IndexSettings
-    matrix: NDArray[np.float32] | None = None
-    filled: set[int] = field(default_factory=set)
-
-    def put(self, shard: Shard, vectors: NDArray[np.float32]) -> None:
-        if self.matrix is None:
-            check_memory(self.rows, vectors.shape[1], self.index_settings)
-            self.matrix = np.zeros((self.rows, vectors.shape[1]), dtype=np.float32)
-        if vectors.shape != (len(shard.rows), self.matrix.shape[1]):
-            raise BioagentError(
-                f"shard {shard.number} holds vectors of shape {vectors.shape}; expected "
-                f"({len(shard.rows)}, {self.matrix.shape[1]})"
-            )
-        self.matrix[shard.rows] = vectors
-        self.filled.add(shard.number)
-
-    def complete(self, shards: Sequence[Shard], folder: Path) -> NDArray[np.float32]:
-        """The full matrix; refused (never a partial index) unless every shard was filled."""
-        missing = [shard.number for shard in shards if shard.number not in self.filled]
-        if missing or self.matrix is None:
-            raise BioagentError(
-                f"the Ray build returned {len(self.filled)} of {len(shards)} shards (missing: "
-                f"{missing[:10]}); no index was written. Finished shards are kept in {folder}: rerun to resume."
-            )
-        return self.matrix
+    out.put(shard.rows, vectors)
 
 
 class ShardFolder:
@@ -226,53 +238,6 @@ class ShardFolder:
         return stem.with_suffix(".json"), stem.with_suffix(".faiss")
 
 
-def _embed_missing(
-    todo: list[Shard],
-    texts: Sequence[str],
-    settings: Settings,
-    embedder: Embedder | None,
-    folder: ShardFolder,
-    vectors: VectorTable,
-    progress: bool,
-) -> None:
-    """Embed ``todo`` on Ray (actors use ``embedder`` if given, else load the configured one), writing each
-    shard as it arrives; Ray errors become one resumable error."""
-    by_number = {shard.number: shard for shard in todo}
-    done_before = len(vectors.filled)
-    total = sum(len(shard.rows) for shard in todo)
-    items = [{"shard": shard.number, "texts": [texts[i] for i in shard.rows]} for shard in todo]
-    failure = None
-    with (
-        ray_connection(settings.distributed) as ray,
-        tqdm(
-            total=len(texts),
-            initial=len(texts) - total,
-            unit="text",
-            desc="Embedding (ray)",
-            disable=not progress,
-        ) as bar,
-    ):
-        try:
-            for row in embedded_shards(ray, items, settings, embedder):
-                shard = by_number[int(row["shard"])]
-                shard_vectors = _row_vectors(row, folder.embedder_name)
-                vectors.put(shard, shard_vectors)
-                folder.write(shard, shard_vectors)
-                bar.update(len(shard.rows))
-        except BioagentError:
-            raise
-        except Exception as exc:
-            failure = f"{len(vectors.filled) - done_before} of {len(todo)} shards ({root_cause(exc)})"
-        if failure:
-            # Ray Data frees a failed pipeline's actors by reference counting; the exception's frames hold them.
-            gc.collect()
-    if failure:
-        raise BioagentError(
-            f"the Ray build stopped after {failure}; finished shards are kept in {folder.path}: rerun the same "
-            "command to resume (Ray's logs hold the workers' tracebacks)"
-        )
-
-
 def _row_vectors(row: dict[str, Any], embedder_name: str) -> NDArray[np.float32]:
     """A shard's vectors from a pipeline row, refused if a worker used another embedder."""
     if row["embedder"] != embedder_name:
@@ -291,7 +256,3 @@ def _replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-
-
-def _no_vectors(embedder: Embedder) -> NDArray[np.float32]:
-    return np.zeros((0, embedder.dimension), dtype=np.float32)

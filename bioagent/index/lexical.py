@@ -1,7 +1,14 @@
-"""BM25 over stemmed English tokens (bm25s + PyStemmer)."""
+"""BM25 over stemmed English tokens (bm25s + PyStemmer), opened with bm25s's memory-mapped loading.
+
+The index files are written by :class:`~bioagent.index.bm25_writer.BM25Writer` in bm25s's format; loading maps the
+score arrays (``mmap=True``) and reads only the vocabulary and parameters.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +20,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 
-def _bm25s() -> Any:
+def bm25s_module() -> Any:
     try:
         import bm25s
     except ImportError as exc:  # pragma: no cover - core dependency
@@ -21,7 +28,7 @@ def _bm25s() -> Any:
     return bm25s
 
 
-def _stemmer() -> Any:
+def stemmer() -> Any:
     try:
         import Stemmer
     except ImportError as exc:  # pragma: no cover - core dependency
@@ -29,29 +36,59 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
+TOKEN = re.compile(r"(?u)\b\w\w+\b")  # bm25s's (and scikit-learn's) token pattern
+
+
+class _WordIds(dict[str, int]):
+    """Word → number of its stem in ``stems`` (added when new), or -1 for a stop word; filled on first sight."""
+
+    def __init__(self, stopwords: frozenset[str], stem: Any, stems: dict[str, int]) -> None:
+        super().__init__()
+        self.stopwords, self.stem, self.stems = stopwords, stem, stems
+
+    def __missing__(self, word: str) -> int:
+        number = -1 if word in self.stopwords else self.stems.setdefault(self.stem(word), len(self.stems))
+        self[word] = number
+        return number
+
+
+class Tokenizer:
+    """bm25s's tokenisation (lower-cased words of two or more characters, English stop words dropped, Snowball
+    stems), with every word's stem cached, so a build maps words to stem numbers at C speed."""
+
+    def __init__(self) -> None:
+        self.stopwords = frozenset(bm25s_module().stopwords.STOPWORDS_EN)
+        self._stem = stemmer().stemWord
+        self.stems: dict[str, int] = {}
+        self._ids = _WordIds(self.stopwords, self._stem, self.stems)
+
+    def words(self, text: str) -> list[str]:
+        """The indexed form of ``text``'s words."""
+        return [self._stem(word) for word in TOKEN.findall(text.lower()) if word not in self.stopwords]
+
+    def ids(self, texts: Sequence[str]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The stem numbers of every indexed word of ``texts`` (in order), and the text each belongs to."""
+        words = [TOKEN.findall(text.lower()) for text in texts]
+        counts = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+        numbers = np.fromiter(
+            map(self._ids.__getitem__, chain.from_iterable(words)), dtype=np.int64, count=int(counts.sum())
+        )
+        text_of = np.repeat(np.arange(len(texts), dtype=np.int64), counts)
+        kept = numbers >= 0
+        return numbers[kept], text_of[kept]
+
+
 class LexicalStore:
     """A BM25 index whose document numbers are positions in the index's document table."""
 
     def __init__(self, retriever: Any) -> None:
         self.retriever = retriever
-        self._stem = _stemmer()
+        self._tokenizer = Tokenizer()
 
     @classmethod
-    def build(
-        cls, texts: list[str], k1: float = 1.2, b: float = 0.75, progress: bool = False
-    ) -> LexicalStore:
-        bm25s = _bm25s()
-        tokens = bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=progress)
-        retriever = bm25s.BM25(k1=k1, b=b)
-        retriever.index(tokens, show_progress=progress)
-        return cls(retriever)
-
-    @classmethod
-    def load(cls, folder: Path) -> LexicalStore:
-        return cls(_bm25s().BM25.load(str(folder)))
-
-    def save(self, folder: Path) -> None:
-        self.retriever.save(str(folder))
+    def load(cls, folder: Path, mmap: bool = True) -> LexicalStore:
+        """Open a BM25 folder; ``mmap`` maps the score arrays instead of reading them (the default)."""
+        return cls(bm25s_module().BM25.load(str(folder), mmap=mmap, show_progress=False))
 
     @property
     def size(self) -> int:
@@ -59,10 +96,7 @@ class LexicalStore:
 
     def words(self, text: str) -> list[str]:
         """The indexed form of ``text``'s words: lower-cased, stemmed, English stop words dropped."""
-        tokens = _bm25s().tokenize(
-            [text], stopwords="en", stemmer=self._stem, show_progress=False, return_ids=False
-        )
-        return list(tokens[0])
+        return self._tokenizer.words(text)
 
     def document_counts(self, text: str) -> dict[str, int]:
         """Each indexed word of ``text`` with the number of indexed texts that hold it (0 when none does)."""

@@ -115,12 +115,15 @@ def grow_index(
     index = (
         None if rebuild or not (index_path / MANIFEST_NAME).is_file() else load_index(index_path, settings)
     )
-    present = {doc.id for doc in index.documents} if index else set()
-    present.update(doc.id for doc in documents)
+    present = {doc.id for doc in documents}  # the index itself is asked id by id (it is on disk)
+
+    def known(doc_id: str) -> bool:
+        return doc_id in present or (index is not None and index.documents.row_of(doc_id) is not None)
+
     new_documents, infos, reports = list(documents), list(sources), []
     for source in live:
         staging = staging_file(index_path, source.name, source.query)
-        found, report = _collect(source, staging, present, max_records, progress)
+        found, report = _collect(source, staging, known, max_records, progress)
         present.update(doc.id for doc in found)
         new_documents += found
         reports.append(report)
@@ -170,14 +173,14 @@ def _live_sources(
 
 
 def _collect(
-    source: _LiveSource, staging: Path, present: set[str], max_records: int, progress: bool = False
+    source: _LiveSource, staging: Path, known: Callable[[str], bool], max_records: int, progress: bool = False
 ) -> tuple[list[Document], SourceReport]:
-    """The documents of ``source``'s results that are not in ``present``, best first: taken from the staging
+    """The documents of ``source``'s results that are not ``known``, best first: taken from the staging
     file where an earlier run fetched them, else fetched in batches and staged as they arrive."""
     report = SourceReport(source.label, source.query)
     ids = list(dict.fromkeys(source.search(max_records)))
     staged = _read_staged(staging)
-    wanted = [doc_id for doc_id in ids if doc_id not in present]
+    wanted = [doc_id for doc_id in ids if not known(doc_id)]
     missing = [doc_id for doc_id in wanted if doc_id not in staged]
     report.found, report.ids, report.already_present = len(ids), ids, len(ids) - len(wanted)
     report.resumed = len(wanted) - len(missing)

@@ -3,7 +3,8 @@
 Layout of an index folder::
 
     <index>/manifest.json        the only file read first; names the current data folder
-    <index>/data-<stamp>/        documents.jsonl, chunks.jsonl, dense.faiss, bm25/
+    <index>/data-<stamp>/        documents.sqlite, chunk_offsets.npy, dense.faiss, bm25/ (format 2; format 1 kept
+                                 documents.jsonl and chunks.jsonl, read into memory: `bioagent index migrate`)
     <index>/.write.lock          held (flock) by the one process writing the folder; .write.owner names it
 
 A build or update holds the writer lock from start to end (a second writer is refused at once), writes a new
@@ -23,7 +24,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -33,9 +34,11 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel, Field, ValidationError
 
 from bioagent.errors import BioagentError, IndexLoadError
+from bioagent.settings import IndexSettings
 
 MANIFEST_NAME = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+FIRST_DISK_FORMAT = 2  # documents in SQLite and BM25 memory-mapped from this format on
 LOCK_NAME = ".write.lock"
 OWNER_NAME = ".write.owner"
 DATA_DIR_NAME = re.compile(r"data-[A-Za-z0-9_-]+")
@@ -72,6 +75,9 @@ class Manifest(BaseModel):
     chunks: int
     sources: list[SourceInfo] = Field(default_factory=list)
     checksums: dict[str, str] = Field(default_factory=dict, description="sha256 of each data file.")
+    sizes: dict[str, int] = Field(
+        default_factory=dict, description="Bytes of each data file (checked on every load, also unverified)."
+    )
     build: dict[str, str | int] = Field(
         default_factory=dict,
         description="How a distributed build ran (engine, workers, shards); empty for a single-process build.",
@@ -121,7 +127,8 @@ def read_manifest(index_dir: Path) -> Manifest:
 
 
 def check_data_files(index_dir: Path, manifest: Manifest) -> Path:
-    """The manifest's data folder, refused unless it holds exactly the files the manifest lists (no links)."""
+    """The manifest's data folder, refused unless it holds exactly the files the manifest lists (no links), each
+    of the size the manifest records."""
     data_dir = index_dir / manifest.data_dir
     if data_dir.is_symlink() or not data_dir.is_dir():
         raise IndexLoadError(f"index data folder {data_dir} is missing; rebuild the index")
@@ -141,25 +148,32 @@ def check_data_files(index_dir: Path, manifest: Manifest) -> Path:
             f"index file {data_dir / unlisted[0]} is not listed in the manifest; refusing to load it "
             "(remove the file or rebuild the index)"
         )
+    for name, size in manifest.sizes.items():
+        if (found := (data_dir / name).stat().st_size) != size:
+            raise IndexLoadError(
+                f"index file {data_dir / name} has {found} bytes, but the manifest says {size}; rebuild the index"
+            )
     return data_dir
 
 
-def verify_checksums(index_dir: Path, manifest: Manifest) -> None:
-    """Refuse data files that differ from what the manifest recorded (run :func:`check_data_files` first)."""
+def verify_checksums(index_dir: Path, manifest: Manifest, max_bytes: float | None = None) -> None:
+    """Refuse data files whose sha256 differs from the manifest's (files of at most ``max_bytes``; all of them
+    when None). Run :func:`check_data_files` first."""
     data_dir = index_dir / manifest.data_dir
     for name, expected in manifest.checksums.items():
-        if sha256_file(data_dir / name) != expected:
-            raise IndexLoadError(
-                f"index file {data_dir / name} does not match its checksum; rebuild the index"
-            )
+        path = data_dir / name
+        if (max_bytes is None or path.stat().st_size <= max_bytes) and sha256_file(path) != expected:
+            raise IndexLoadError(f"index file {path} does not match its checksum; rebuild the index")
 
 
-def checksum_files(data_dir: Path) -> dict[str, str]:
-    return {
-        str(path.relative_to(data_dir)): sha256_file(path)
-        for path in sorted(data_dir.rglob("*"))
-        if path.is_file()
-    }
+def checksum_files(data_dir: Path) -> tuple[dict[str, str], dict[str, int]]:
+    """The sha256 and the size of every file under ``data_dir``."""
+    files = [path for path in sorted(data_dir.rglob("*")) if path.is_file()]
+    names = [str(path.relative_to(data_dir)) for path in files]
+    return (
+        {name: sha256_file(path) for name, path in zip(names, files)},
+        {name: path.stat().st_size for name, path in zip(names, files)},
+    )
 
 
 @contextmanager
@@ -200,6 +214,62 @@ def commit_manifest(index_dir: Path, manifest: Manifest) -> None:
             shutil.rmtree(stale, ignore_errors=True)
     for leftover in index_dir.glob(f".{MANIFEST_NAME}.*.tmp"):
         leftover.unlink(missing_ok=True)
+
+
+def commit_version(
+    out_dir: Path,
+    data_dir: Path,
+    counts: tuple[int, int],
+    embedder: EmbedderInfo,
+    settings: IndexSettings,
+    sources: Sequence[SourceInfo],
+    build: dict[str, str | int],
+    created_at: str | None = None,
+) -> Manifest:
+    """The commit step of a build: the manifest of ``data_dir`` (``counts``: documents and chunks, and the
+    checksums of its files), made current; call with the writer lock held."""
+    checksums, sizes = checksum_files(data_dir)
+    manifest = Manifest(
+        created_with=bioagent_version(),
+        created_at=created_at or now_iso(),
+        updated_at=now_iso(),
+        data_dir=data_dir.name,
+        embedder=embedder,
+        dense_kind=settings.kind,
+        dense_params=_dense_params(settings),
+        lexical={
+            "algorithm": "bm25",
+            "k1": settings.bm25_k1,
+            "b": settings.bm25_b,
+            "stemmer": "english",
+            "stopwords": "en",
+        },
+        chunking={"words": settings.chunk_words, "overlap": settings.chunk_overlap},
+        documents=counts[0],
+        chunks=counts[1],
+        sources=list(sources),
+        checksums=checksums,
+        sizes=sizes,
+        build=build,
+    )
+    commit_manifest(out_dir, manifest)
+    return manifest
+
+
+def _dense_params(settings: IndexSettings) -> dict[str, float | int | str]:
+    if settings.kind == "hnsw":
+        return {"m": settings.hnsw_m, "ef_search": settings.hnsw_ef_search}
+    if settings.kind == "ivfflat":
+        return {"nlist": settings.ivf_nlist, "nprobe": settings.nprobe}
+    if settings.kind == "ivfpq":
+        return {
+            "nlist": settings.ivf_nlist,
+            "pq_m": settings.pq_m,
+            "pq_bits": settings.pq_bits,
+            "nprobe": settings.nprobe,
+            "rerank": settings.rerank,
+        }
+    return {}
 
 
 def _sync_tree(folder: Path) -> None:

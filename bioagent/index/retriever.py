@@ -56,7 +56,6 @@ class IndexRetriever:
     def __init__(self, index: Index, embedder: Embedder | None = None) -> None:
         self.index = index
         self.embedder = embedder if embedder is not None and embedder.name == index.embedder.name else None
-        self._rows: dict[str, int] | None = None
 
     def search(self, query: str, k: int, **filters: Any) -> list[Hit]:
         if not any(value is not None for value in filters.values()):
@@ -71,16 +70,9 @@ class IndexRetriever:
             return []
         embedder = self.embedder or self.index.embedder
         query_vector = embedder.encode_queries([query])[0]
-        rows = self._chunk_rows()
-        found = [rows.get(str(h.metadata.get("chunk_id", h.id))) for h in hits]
+        found = [self.index.chunk_row(str(h.metadata.get("chunk_id", h.id))) for h in hits]
         if any(row is None for row in found):
             vectors = embedder.encode_documents([f"{h.title}. {h.text}" if h.title else h.text for h in hits])
         else:
             vectors = self.index.dense.reconstruct([row for row in found if row is not None])
         return [float(vector @ query_vector) for vector in vectors]
-
-    def _chunk_rows(self) -> dict[str, int]:
-        """Chunk id -> row of the index's vector store (built on first use)."""
-        if self._rows is None:
-            self._rows = {chunk_id: row for row, chunk_id in enumerate(self.index.chunks.ids)}
-        return self._rows

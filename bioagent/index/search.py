@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bioagent.index.dense import DenseStore
+from bioagent.index.doctable import DocumentTable
 from bioagent.index.fusion import reciprocal_rank_fusion, top_k, weighted_fusion
 from bioagent.index.lexical import LexicalStore
 from bioagent.settings import RetrievalSettings
@@ -32,13 +33,10 @@ class Ranked:
 class Ranker:
     """Scores documents with a dense and a lexical store whose rows are the same chunks."""
 
-    def __init__(self, chunk_docs: list[int], dense: DenseStore, lexical: LexicalStore) -> None:
-        self.chunk_docs = chunk_docs
+    def __init__(self, table: DocumentTable, dense: DenseStore, lexical: LexicalStore) -> None:
+        self.table = table
         self.dense = dense
         self.lexical = lexical
-        self.doc_chunks: dict[int, list[int]] = {}
-        for row, doc in enumerate(chunk_docs):
-            self.doc_chunks.setdefault(doc, []).append(row)
 
     def rank(
         self,
@@ -74,7 +72,7 @@ class Ranker:
             dense_scores = {
                 d: dense[d][0] if d in dense else self._dense_doc_score(vector, d) for d in candidates
             }
-            lexical_scores = {d: float(lexical_all[self.doc_chunks[d]].max()) for d in candidates}
+            lexical_scores = {d: float(lexical_all[self._span(d)].max()) for d in candidates}
             weight = settings.dense_weight
             fused = weighted_fusion([dense_scores, lexical_scores], [weight, 1.0 - weight])
         best_chunk = {**{d: c for d, (_, c) in lexical.items()}, **{d: c for d, (_, c) in dense.items()}}
@@ -87,27 +85,48 @@ class Ranker:
     def _lexical_best(self, query: str, depth: int) -> tuple[BestChunks, np.ndarray]:
         """Best chunks of the top lexical documents, and the BM25 score of every chunk."""
         all_scores = self.lexical.score_all(query)
-        take = min(depth * 2, len(all_scores))
-        rows = np.argpartition(-all_scores, take - 1)[:take] if take else np.zeros(0, dtype=np.int64)
-        rows = rows[all_scores[rows] > 0]
+        rows = top_positive(all_scores, depth * 2)
         return self._by_document(all_scores[rows], rows), all_scores
 
     def _dense_doc_score(self, vector: np.ndarray, doc: int) -> float:
-        return float((self.dense.reconstruct(self.doc_chunks[doc]) @ vector).max())
+        return float((self.dense.reconstruct(list(self.table.chunk_rows(doc))) @ vector).max())
 
     def _by_document(self, scores: np.ndarray, rows: np.ndarray) -> BestChunks:
         best: BestChunks = {}
-        for score, row in zip(scores.tolist(), rows.tolist()):
-            if row < 0:
-                continue
-            doc = self.chunk_docs[row]
+        valid = rows >= 0
+        scores, rows = scores[valid], rows[valid]
+        for score, row, doc in zip(scores.tolist(), rows.tolist(), self.table.chunk_docs(rows).tolist()):
             if doc not in best or score > best[doc][0]:
                 best[doc] = (float(score), int(row))
         return best
 
+    def _span(self, doc: int) -> slice:
+        rows = self.table.chunk_rows(doc)
+        return slice(rows.start, rows.stop)
+
     @staticmethod
     def _single(best: BestChunks, k: int) -> list[Ranked]:
         return [Ranked(doc, score, best[doc][1]) for doc, score in top_k(_scores(best), k)]
+
+
+def top_positive(scores: np.ndarray, take: int) -> np.ndarray:
+    """Rows of the ``take`` highest positive scores (all positive ones when fewer), in no particular order.
+
+    A strided sample of the scores gives a threshold that about four times ``take`` rows pass, and only those
+    are ranked: selecting among millions of mostly tied BM25 scores directly costs tens of milliseconds.
+    """
+    step = max(1, len(scores) // (64 * take)) if take > 0 else 1
+    candidates = None
+    if step > 1:
+        sample = np.sort(scores[::step])
+        threshold = sample[max(0, len(sample) - 1 - (4 * take) // step)]
+        if threshold > 0 and len(passing := np.flatnonzero(scores >= threshold)) >= take:
+            candidates = passing
+    if candidates is None:
+        candidates = np.flatnonzero(scores > 0)
+    if len(candidates) > take:
+        candidates = candidates[np.argpartition(-scores[candidates], take - 1)[:take]]
+    return candidates
 
 
 def _scores(best: BestChunks) -> dict[int, float]:

@@ -1,54 +1,48 @@
-"""A searchable index folder: documents, their chunks, a FAISS store and a BM25 store, with a manifest."""
+"""A searchable index: documents and chunks on disk (SQLite), a FAISS store and a memory-mapped BM25 store.
+
+Opening one reads the manifest, the BM25 vocabulary and the FAISS files (memory-mapped with ``index.mmap``) and
+maps the rest; the corpus is never read into Python objects. A hit's document is fetched by row when it is found.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 from bioagent.errors import IndexLoadError
 from bioagent.index.dense import DenseStore
+from bioagent.index.doctable import DocumentTable
 from bioagent.index.embedders import Embedder
 from bioagent.index.lexical import LexicalStore
-from bioagent.index.manifest import Manifest, check_data_files, first_line, read_manifest, verify_checksums
+from bioagent.index.manifest import (
+    FIRST_DISK_FORMAT,
+    Manifest,
+    check_data_files,
+    first_line,
+    read_manifest,
+    verify_checksums,
+)
 from bioagent.index.search import Ranker
+from bioagent.index.stores import DENSE_FILE, LEXICAL_DIR
 from bioagent.settings import IndexSettings, RetrievalSettings
 from bioagent.types import Document, Hit, SearchMode
 
-DOCUMENTS_FILE = "documents.jsonl"
-CHUNKS_FILE = "chunks.jsonl"
-DENSE_FILE = "dense.faiss"
-LEXICAL_DIR = "bm25"
 LOAD_ATTEMPTS = 3  # a reader retries when writers commit (and remove its version) while it reads
 
 
-@dataclass
-class ChunkTable:
-    """The search units: row i of the FAISS and BM25 stores is chunk i, which belongs to document ``doc[i]``."""
-
-    ids: list[str] = field(default_factory=list)
-    doc: list[int] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def extend(self, chunks: Sequence[Document], doc_rows: Sequence[int]) -> None:
-        self.ids.extend(c.id for c in chunks)
-        self.doc.extend(doc_rows)
-        self.texts.extend(c.full_text() for c in chunks)
-
-
 class Index:
-    """A loaded index. Build one with :func:`bioagent.index.build_index`, open one with :func:`load_index`."""
+    """A loaded index. Build one with :func:`bioagent.index.build_index`, open one with :func:`load_index`.
+
+    ``documents`` is a read-only sequence backed by the index's SQLite file (indexing and slicing fetch rows);
+    ``chunks`` is the range of chunk rows, which are the rows of the FAISS and BM25 stores.
+    """
 
     def __init__(
         self,
         path: Path,
         manifest: Manifest,
-        documents: list[Document],
-        chunks: ChunkTable,
+        documents: DocumentTable,
         embedder: Embedder,
         dense: DenseStore,
         lexical: LexicalStore,
@@ -57,13 +51,11 @@ class Index:
         self.path = path
         self.manifest = manifest
         self.documents = documents
-        self.chunks = chunks
         self.embedder = embedder
         self.dense = dense
         self.lexical = lexical
         self.retrieval = retrieval
-        self._rows = {doc.id: row for row, doc in enumerate(documents)}
-        self._ranker = Ranker(chunks.doc, dense, lexical)
+        self._ranker = Ranker(documents, dense, lexical)
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -71,12 +63,20 @@ class Index:
     def __repr__(self) -> str:
         return f"Index({str(self.path)!r}, documents={len(self.documents)}, embedder={self.embedder.name!r})"
 
+    @property
+    def chunks(self) -> range:
+        return range(self.documents.chunk_count)
+
     def get(self, doc_id: str) -> Document | None:
         """The document with this id (a chunk id such as 'PMID#2' gives its parent document)."""
-        row = self._rows.get(doc_id)
+        row = self.documents.row_of(doc_id)
         if row is None and "#" in doc_id:
-            row = self._rows.get(doc_id.rsplit("#", 1)[0])
+            row = self.documents.row_of(doc_id.rsplit("#", 1)[0])
         return None if row is None else self.documents[row]
+
+    def chunk_row(self, chunk_id: str) -> int | None:
+        """The row (in the FAISS and BM25 stores) of a chunk id, or None if the index has no such chunk."""
+        return self.documents.chunk_row(chunk_id)
 
     def search(self, query: str, k: int | None = None, mode: SearchMode | None = None) -> list[Hit]:
         """The ``k`` best documents for ``query`` (one hit per document, its best-matching chunk as text)."""
@@ -92,22 +92,28 @@ class Index:
             raise ValueError(f"search mode must be hybrid, dense or lexical, not {mode!r}")
         vectors = self.embedder.encode_queries(queries) if mode != "lexical" else None
         ranked = self._ranker.rank(vectors, queries, k, mode, self.retrieval)
+        return [self._hits([(r.doc_row, r.chunk_row, r.score) for r in hits]) for hits in ranked]
+
+    def _hits(self, found: Sequence[tuple[int, int, float]]) -> list[Hit]:
+        """Hits for (document row, chunk row, score) triples, best first: the documents are read in one go."""
+        documents = self.documents.rows([doc_row for doc_row, _, _ in found])
         return [
-            [self._hit(r.doc_row, r.chunk_row, r.score, rank) for rank, r in enumerate(hits, start=1)]
-            for hits in ranked
+            self._hit(doc, chunk_row, score, rank)
+            for rank, (doc, (_, chunk_row, score)) in enumerate(zip(documents, found), start=1)
         ]
 
-    def _hit(self, doc_row: int, chunk_row: int, score: float, rank: int) -> Hit:
-        doc = self.documents[doc_row]
+    def _hit(self, doc: Document, chunk_row: int, score: float, rank: int) -> Hit:
+        chunk_id, _, chunk_text = self.documents.chunk(chunk_row)
         metadata = dict(doc.metadata)
-        if self.chunks.ids[chunk_row] != doc.id:
-            metadata["chunk_id"] = self.chunks.ids[chunk_row]
+        if chunk_id != doc.id:
+            metadata["chunk_id"] = chunk_id
+        text = doc.text if chunk_text is None else _whole_sentences(doc, chunk_text)
         return Hit(
             id=doc.id,
             score=score,
             rank=rank,
             title=doc.title,
-            text=_whole_sentences(doc, self.chunks.texts[chunk_row]) if "chunk_id" in metadata else doc.text,
+            text=text,
             source=doc.source,
             metadata=metadata,
         )
@@ -141,8 +147,9 @@ def load_index(
     """Open an index folder, refusing one built with a different embedder or with damaged or unlisted files.
 
     Takes no lock: if a writer commits (and removes the version being read) meanwhile, the new version is read.
-    An index folder is trusted like code (see :mod:`bioagent.index.manifest`); ``verify=False`` skips only the
-    checksums, not the check that the data folder holds exactly the files its manifest lists.
+    An index folder is trusted like code (see :mod:`bioagent.index.manifest`). ``verify`` checks every file's
+    size and the sha256 of files up to ``index.verify_max_mb``; ``verify=False`` skips both, not the check that
+    the data folder holds exactly the files its manifest lists.
     """
     path = Path(path)
     manifest = read_manifest(path)
@@ -167,6 +174,11 @@ def _load_version(
     mmap: bool,
 ) -> Index:
     """The index version that ``manifest`` names."""
+    if manifest.format_version < FIRST_DISK_FORMAT:
+        raise IndexLoadError(
+            f"index {path} was written by an older bioagent (format {manifest.format_version}: documents read "
+            f"into memory); convert it once with `bioagent index migrate {path}` (no re-embedding)"
+        )
     if manifest.embedder.name != embedder.name:
         raise IndexLoadError(
             f"index {path} was built with embedder '{manifest.embedder.name}', but the configured embedder is "
@@ -175,48 +187,16 @@ def _load_version(
         )
     data = check_data_files(path, manifest)
     if verify:
-        verify_checksums(path, manifest)
+        verify_checksums(path, manifest, index_settings.verify_max_mb * 2**20)
     try:
-        documents = read_documents_file(data / DOCUMENTS_FILE)
-        chunks = read_chunks_file(data / CHUNKS_FILE, documents)
+        documents = DocumentTable(data)
         dense = DenseStore.load(data / DENSE_FILE, index_settings, mmap=mmap)
         lexical = LexicalStore.load(data / LEXICAL_DIR)
-    except (OSError, ValueError, LookupError, RuntimeError) as exc:
+    except (OSError, ValueError, LookupError, RuntimeError, sqlite3.Error) as exc:
         raise IndexLoadError(f"index {path} cannot be read ({first_line(exc)}); rebuild it") from exc
-    if not len(chunks) == dense.size == lexical.size:
+    if not documents.chunk_count == dense.size == lexical.size:
         raise IndexLoadError(
-            f"index {path} is inconsistent: {len(chunks)} chunks, {dense.size} vectors, {lexical.size} BM25 rows"
+            f"index {path} is inconsistent: {documents.chunk_count} chunks, {dense.size} vectors, "
+            f"{lexical.size} BM25 rows"
         )
-    return Index(path, manifest, documents, chunks, embedder, dense, lexical, retrieval)
-
-
-def write_documents_file(path: Path, documents: Iterable[Document]) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for doc in documents:
-            handle.write(doc.model_dump_json() + "\n")
-
-
-def read_documents_file(path: Path) -> list[Document]:
-    with path.open(encoding="utf-8") as handle:
-        return [Document.model_validate_json(line) for line in handle if line.strip()]
-
-
-def write_chunks_file(path: Path, chunks: ChunkTable, documents: Sequence[Document]) -> None:
-    """One line per chunk; the text is stored only where it differs from the whole document's text."""
-    with path.open("w", encoding="utf-8") as handle:
-        for chunk_id, doc_row, text in zip(chunks.ids, chunks.doc, chunks.texts):
-            record: dict[str, object] = {"id": chunk_id, "doc": doc_row}
-            if text != documents[doc_row].full_text():
-                record["text"] = text
-            handle.write(json.dumps(record) + "\n")
-
-
-def read_chunks_file(path: Path, documents: Sequence[Document]) -> ChunkTable:
-    table = ChunkTable()
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            table.ids.append(record["id"])
-            table.doc.append(record["doc"])
-            table.texts.append(record.get("text") or documents[record["doc"]].full_text())
-    return table
+    return Index(path, manifest, documents, embedder, dense, lexical, retrieval)

@@ -76,7 +76,7 @@ def throughput(settings: Settings, index, sample: int) -> None:
     """The whole indexing path (chunk, embed, FAISS, BM25, write) vs raw sentence-transformers encode()."""
     import tempfile
 
-    from bioagent.index.builder import build_index as build_uncached
+    from bioagent.index.builder import write_index
 
     step = max(1, len(index.documents) // sample)
     documents = index.documents[::step][:sample]
@@ -89,7 +89,7 @@ def throughput(settings: Settings, index, sample: int) -> None:
     raw = len(texts) / (time.perf_counter() - start)
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        build_uncached(documents, Path(folder) / "idx", embedder, settings.index, settings.retrieval)
+        write_index(documents, Path(folder) / "idx", embedder, settings.index, settings.retrieval)
         ours = len(texts) / (time.perf_counter() - start)
     print(
         f"indexing throughput on {len(texts)} SciFact abstracts (no embedding cache): bioagent index build "

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from bioagent.index import load_embedder, load_index
-from bioagent.index.builder import build_index
+from bioagent.index.builder import write_index
 from bioagent.index.dense import DenseStore
 from bioagent.index.doctable import DocumentTable
 from bioagent.index.embedders import embedding_for_index
@@ -105,7 +105,7 @@ def built_index(n: int, folder: Path, scifact: Any, data: Path) -> dict[str, Any
     embedder = SyntheticEmbedder(scifact.embedder, base)
     sentences, counts = sentence_pool(data)
     start = time.perf_counter()
-    index = build_index(
+    index = write_index(
         synthetic_documents(n, sentences, counts),
         folder,
         embedder,

@@ -19,7 +19,8 @@ from bioagent.errors import BioagentError, IngestError, ToolInputError
 from bioagent.index import Index, SourceInfo
 from bioagent.index.live import GrowReport
 from bioagent.index.live import grow_index as _grow_index
-from bioagent.ingest import ColumnMap, read_documents
+from bioagent.index.manifest import Manifest
+from bioagent.ingest import FORMATS, ColumnMap, read_documents
 from bioagent.settings import Settings
 from bioagent.types import Answer, Document, Hit, SearchMode
 
@@ -257,6 +258,37 @@ def evaluate_qa(
         evaluation.write_records(records, out)
     metrics = {"dataset": dataset, "retrieval": retrieval, **evaluation.qa_metrics(records)}
     return {**metrics, "model": answerer.model_name}
+
+
+INPUT_FORMATS: tuple[str, ...] = FORMATS
+"""The input formats ``build_index`` and ``read_inputs`` read (``auto`` detects one)."""
+
+
+def index_manifest(path: str | Path, verify: bool = False) -> Manifest:
+    """An index folder's manifest; with ``verify``, every data file's size and full sha256 are checked first."""
+    from bioagent.index.manifest import check_data_files, read_manifest, verify_checksums
+
+    manifest = read_manifest(Path(path))
+    if verify:
+        check_data_files(Path(path), manifest)
+        verify_checksums(Path(path), manifest)
+    return manifest
+
+
+def migrate_index(path: str | Path) -> Manifest | None:
+    """Convert an index written by an older bioagent to the current format, without re-embedding; None when
+    it is current already."""
+    from bioagent.index.migrate import migrate_index as migrate
+
+    return migrate(Path(path))
+
+
+def check_build_engine(settings: Settings) -> None:
+    """Raise the missing-extra error now when the build engine (``distributed.engine``) cannot run."""
+    if settings.distributed.engine == "ray":
+        from bioagent.index.ray_engine import ray_module
+
+        ray_module()
 
 
 def tool_specs() -> list[ToolSpec]:

@@ -11,10 +11,10 @@ import pytest
 
 from bioagent.errors import ConfigError, IndexLoadError, MissingExtraError
 from bioagent.index import onnx_embedder
-from bioagent.index.builder import build_index
+from bioagent.index.builder import write_index
 from bioagent.index.embedders import SentenceTransformerEmbedder, load_embedder
 from bioagent.index.onnx_embedder import OnnxEmbedder, read_layout
-from bioagent.index.store import load_index
+from bioagent.index.store import open_index
 from bioagent.settings import IndexSettings, RetrievalSettings, Settings
 from bioagent.types import Document
 
@@ -141,12 +141,12 @@ def test_a_torch_built_index_loads_with_fp32_onnx_but_not_with_int8(
     torch_embedder: SentenceTransformerEmbedder,
     abstracts: list[Document],
 ) -> None:
-    build_index(abstracts, tmp_path / "idx", torch_embedder, IndexSettings(), RetrievalSettings())
-    reloaded = load_index(tmp_path / "idx", fp32, IndexSettings(), RetrievalSettings())
+    write_index(abstracts, tmp_path / "idx", torch_embedder, IndexSettings(), RetrievalSettings())
+    reloaded = open_index(tmp_path / "idx", fp32, IndexSettings(), RetrievalSettings())
     for doc in abstracts[:5]:
         assert reloaded.search(doc.title, k=1, mode="dense")[0].id == doc.id
     with pytest.raises(IndexLoadError, match="onnx-int8"):
-        load_index(tmp_path / "idx", int8, IndexSettings(), RetrievalSettings())
+        open_index(tmp_path / "idx", int8, IndexSettings(), RetrievalSettings())
 
 
 # ---------------------------------------------------------------- no model needed

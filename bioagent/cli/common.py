@@ -61,6 +61,11 @@ def exit_on_error(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def format_help(formats: tuple[str, ...], note: str = "") -> str:
+    """The --format help: ``auto`` (detect) and the formats a command reads."""
+    return f"Input format: {'|'.join(('auto', *formats))}" + (f" ({note})" if note else "") + "."
+
+
 def load_settings(config: Path | None, preset: str | None = None, **overrides: Any) -> Settings:
     """Settings from the preset, the config file and the environment, with CLI flags (those not None) on top."""
     return Settings.load(config, preset=preset, **{k: v for k, v in overrides.items() if v is not None})

@@ -12,19 +12,26 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bioagent.api import INPUT_FORMATS, check_build_engine, index_manifest, load_index, migrate_index
 from bioagent.cli.ask_cmd import ask_command, eval_app
 from bioagent.cli.chat_cmd import chat_command
-from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, setup_logging, terminal_text
+from bioagent.cli.common import (
+    ConfigOption,
+    exit_on_error,
+    format_help,
+    load_settings,
+    setup_logging,
+    terminal_text,
+)
 from bioagent.cli.mcp_cmd import mcp_command
 from bioagent.cli.serve_cmd import serve_command
 from bioagent.cli.tool_cmd import tool_app
 from bioagent.cli.triage_cmd import triage_app
 from bioagent.errors import BioagentError
+from bioagent.types import SEARCH_MODES
 
 if TYPE_CHECKING:
-    from bioagent.api import Collected, GrowReport
-    from bioagent.index import Index
-    from bioagent.ingest import ColumnMap
+    from bioagent.api import Collected, ColumnMap, GrowReport, Index
     from bioagent.settings import Settings
 
 app = typer.Typer(
@@ -44,9 +51,7 @@ app.command("chat")(chat_command)
 app.command("serve")(serve_command)
 app.command("mcp")(mcp_command)
 
-FORMAT_HELP = (
-    "Input format: auto|beir|jsonl|csv|pubmedqa|pubmed-xml|medline|ris|uniprot-dat|uniprot-xml|uniprot-tsv"
-)
+FORMAT_HELP = format_help(INPUT_FORMATS)
 
 
 PubMedOption = typer.Option(
@@ -103,10 +108,7 @@ def index_build(
         embedding={"device": device} if device else None,
         distributed={key: value for key, value in distributed.items() if value is not None} or None,
     )
-    if settings.distributed.engine == "ray":
-        from bioagent.index.ray_engine import ray_module
-
-        ray_module()  # a missing extra is reported before the input is read
+    check_build_engine(settings)  # a missing extra is reported before the input is read
     columns = _column_map(id_column, title_column, text_column)
     sources = _Sources(input, format, columns, pubmed, uniprot, max_records)
     index, report = _grow(out, settings, sources, rebuild=True)
@@ -156,13 +158,7 @@ def index_info(
     ),
 ) -> None:
     """Print an index's manifest."""
-    from bioagent.index.manifest import check_data_files, read_manifest, verify_checksums
-
-    manifest = read_manifest(index_dir)
-    if verify:
-        check_data_files(index_dir, manifest)
-        verify_checksums(index_dir, manifest)
-    typer.echo(json.dumps(manifest.model_dump(), indent=2))
+    typer.echo(json.dumps(index_manifest(index_dir, verify).model_dump(), indent=2))
 
 
 @index_app.command("migrate")
@@ -173,8 +169,6 @@ def index_migrate(
     """Convert an index of an older format (documents read into memory) to the on-disk one, without
     re-embedding (the FAISS and BM25 files are kept)."""
     setup_logging()
-    from bioagent.index.migrate import migrate_index
-
     migrated = migrate_index(index_dir)
     if migrated is None:
         typer.echo(f"{index_dir} is already in the current format; nothing to do")
@@ -191,7 +185,7 @@ def search(
     query: str | None = typer.Option(None, "--query", "-q", help="One query."),
     queries: Path | None = typer.Option(None, "--queries", help='JSONL of {"_id": ..., "text": ...} (BEIR).'),
     k: int = typer.Option(10, "-k", help="Hits per query."),
-    mode: str = typer.Option("hybrid", "--mode", help="hybrid | dense | lexical"),
+    mode: str = typer.Option("hybrid", "--mode", help=" | ".join(SEARCH_MODES)),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     nprobe: int | None = typer.Option(None, help="IVF lists searched (index.nprobe)."),
     ef_search: int | None = typer.Option(None, help="HNSW search breadth (index.hnsw_ef_search)."),
@@ -202,15 +196,13 @@ def search(
     config: Path | None = ConfigOption,
 ) -> None:
     """Search an index with one query, or a batch of BEIR queries (JSON lines out)."""
-    from bioagent import index as index_layer
-
     if (query is None) == (queries is None):
         raise BioagentError("give exactly one of --query TEXT or --queries FILE.jsonl")
-    if mode not in ("hybrid", "dense", "lexical"):
-        raise BioagentError(f"--mode must be hybrid, dense or lexical, not '{mode}'")
+    if mode not in SEARCH_MODES:
+        raise BioagentError(f"--mode must be one of {', '.join(SEARCH_MODES)}, not '{mode}'")
     breadth = {"nprobe": nprobe, "hnsw_ef_search": ef_search, "rerank": rerank, "mmap": mmap}
     settings = load_settings(config, index={k: v for k, v in breadth.items() if v is not None} or None)
-    index = index_layer.load_index(index_dir, settings)
+    index = load_index(index_dir, settings)
     if queries is not None:
         _batch_search(index, queries, k, mode)
         return
@@ -244,10 +236,7 @@ def demo_build(
         typer.echo(f"{name}: {len(index):,} documents at {index.path}")
 
 
-def _batch_search(index: object, queries_file: Path, k: int, mode: str) -> None:
-    from bioagent.index import Index
-
-    assert isinstance(index, Index)
+def _batch_search(index: Index, queries_file: Path, k: int, mode: str) -> None:
     ids, texts = _read_queries(queries_file)
     batch = 256
     for start in range(0, len(texts), batch):
@@ -280,7 +269,7 @@ def _read_queries(path: Path) -> tuple[list[str], list[str]]:
 
 
 def _column_map(id_column: str | None, title_column: str | None, text_column: str | None) -> ColumnMap | None:
-    from bioagent.ingest import ColumnMap
+    from bioagent.api import ColumnMap
 
     if not (id_column or title_column or text_column):
         return None

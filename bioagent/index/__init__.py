@@ -8,14 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from bioagent.index.builder import AddReport
+from bioagent.index.builder import AddReport, write_index
 from bioagent.index.builder import add_documents as _add_documents
-from bioagent.index.builder import build_index as _build_index
 from bioagent.index.embedders import Embedder, HashEmbedder, embedding_for_index, load_embedder
 from bioagent.index.engines import EmbedEngine, LocalEngine, embed_texts
 from bioagent.index.manifest import SourceInfo, read_manifest
-from bioagent.index.store import Index
-from bioagent.index.store import load_index as _load_index
+from bioagent.index.store import Index, open_index
 from bioagent.settings import Settings
 from bioagent.types import Document
 
@@ -49,7 +47,7 @@ def build_index(
     """
     settings = settings or Settings.load()
     local = embedder or load_embedder(settings.embedding, settings.cache_dir)  # loads no model until used
-    return _build_index(
+    return write_index(
         documents,
         out_dir,
         local,
@@ -86,7 +84,7 @@ def load_index(
     if embedder is None:
         built_with = read_manifest(Path(path)).embedder.name
         embedder = load_embedder(embedding_for_index(settings.embedding, built_with), settings.cache_dir)
-    return _load_index(
+    return open_index(
         path,
         embedder,
         settings.index,

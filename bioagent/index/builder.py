@@ -43,7 +43,7 @@ class AddReport:
     skipped_duplicates: list[str]
 
 
-def build_index(
+def write_index(
     documents: Iterable[Document],
     out_dir: str | Path,
     embedder: Embedder,

@@ -135,7 +135,7 @@ def _whole_sentences(doc: Document, chunk_text: str) -> str:
     return doc.text[before + 1 if before >= 0 else 0 : after + 1].strip()
 
 
-def load_index(
+def open_index(
     path: str | Path,
     embedder: Embedder,
     index_settings: IndexSettings,

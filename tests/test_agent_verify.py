@@ -11,9 +11,10 @@ from bioagent.agent.evidence import (
     split_sentences,
     summarise_tool_result,
 )
-from bioagent.agent.verify import UNSUPPORTED_MARK, CachingEmbedder, Verifier, content_terms
+from bioagent.agent.verify import UNSUPPORTED_MARK, Verifier, content_terms
 from bioagent.citations import find_citations, strip_citations
 from bioagent.index import HashEmbedder
+from bioagent.index.cache import CachingEmbedder
 from bioagent.types import Hit
 
 MITO = (

@@ -22,9 +22,10 @@ from bioagent.agent.planner import Planner, choose_planner, declares_tool_callin
 from bioagent.agent.research import Budget, ResearchPlanner
 from bioagent.agent.state import AgentParts
 from bioagent.agent.verdict import VerdictModel
-from bioagent.agent.verify import CachingEmbedder, Verifier
+from bioagent.agent.verify import Verifier
 from bioagent.errors import BioagentError, IndexLoadError
 from bioagent.index import Embedder, Index, load_embedder, load_index
+from bioagent.index.cache import CachingEmbedder
 from bioagent.settings import Settings
 from bioagent.tools.names import ToolName
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -86,41 +86,6 @@ class Verification:
     @property
     def support_rate(self) -> float | None:
         return self.supported_claims / self.claims if self.claims else None
-
-
-class CachingEmbedder:
-    """An embedder that remembers the vectors of texts it has seen (evidence sentences recur across the
-    relevance check, the verifier, the extractive fallback and later questions). Holds at most ``size``."""
-
-    def __init__(self, embedder: Embedder, size: int = 20_000) -> None:
-        self.embedder = embedder
-        self.size = size
-        self._documents: dict[str, np.ndarray] = {}
-        self._queries: dict[str, np.ndarray] = {}
-
-    @property
-    def name(self) -> str:
-        return self.embedder.name
-
-    @property
-    def dimension(self) -> int:
-        return self.embedder.dimension
-
-    def encode_queries(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        return self._encode(texts, self._queries, self.embedder.encode_queries)
-
-    def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        return self._encode(texts, self._documents, self.embedder.encode_documents)
-
-    def _encode(self, texts: list[str], cache: dict[str, np.ndarray], encode: Any) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in cache))
-        if missing:
-            if len(cache) + len(missing) > self.size:
-                cache.clear()
-            cache.update(zip(missing, encode(missing)))
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([cache[t] for t in texts])
 
 
 class Verifier:

@@ -1,4 +1,5 @@
-"""A per-text embedding cache (SQLite): an interrupted or repeated build re-embeds only texts it has not seen.
+"""Embedding caches: a per-text cache on disk (SQLite), so an interrupted or repeated build re-embeds only texts it
+has not seen, and :class:`CachingEmbedder`, an embedder that remembers recent vectors in memory.
 
 It is only a cache, so it never stops a build: the file runs in WAL mode (readers never block the writer) with a
 long busy timeout; a file that is not a readable SQLite database is moved aside (``*.corrupt``) with a warning
@@ -13,8 +14,11 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from bioagent.index.embedders import Embedder
 
 BUSY_TIMEOUT_S = 60.0
 logger = logging.getLogger(__name__)
@@ -108,3 +112,38 @@ def _is_damaged(exc: Exception) -> bool:
 
 def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
+
+
+class CachingEmbedder:
+    """An embedder that remembers the vectors of texts it has seen (evidence sentences recur across the
+    relevance check, the verifier, the extractive fallback and later questions). Holds at most ``size``."""
+
+    def __init__(self, embedder: Embedder, size: int = 20_000) -> None:
+        self.embedder = embedder
+        self.size = size
+        self._documents: dict[str, np.ndarray] = {}
+        self._queries: dict[str, np.ndarray] = {}
+
+    @property
+    def name(self) -> str:
+        return self.embedder.name
+
+    @property
+    def dimension(self) -> int:
+        return self.embedder.dimension
+
+    def encode_queries(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._queries, self.embedder.encode_queries)
+
+    def encode_documents(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        return self._encode(texts, self._documents, self.embedder.encode_documents)
+
+    def _encode(self, texts: list[str], cache: dict[str, np.ndarray], encode: Any) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
+        if missing:
+            if len(cache) + len(missing) > self.size:
+                cache.clear()
+            cache.update(zip(missing, encode(missing)))
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([cache[t] for t in texts])

@@ -1,16 +1,22 @@
 """Screening benchmark: simulate active-learning triage over the 14 Cohen 2006 drug-class reviews.
 
-For every review and seed it replays the final-inclusion labels twice, in the same run and with the same
-starting include/exclude: once with our method (`triage simulate --method active`: criteria prior from MiniLM +
-TF-IDF similarity, and class-balanced logistic regression on TF-IDF features) and once with the reference baseline
-(TF-IDF 1-2 grams + logistic regression, certainty sampling). It prints per-review and mean WSS@95 and recall@10%
-(mean ± sd over seeds), writes a JSON report, a markdown table and recall curves, and can time `rank`.
+For every review and seed it replays the final-inclusion labels, in the same run and from the same starting
+include/exclude, with: ours (`triage simulate --method active` with the review's criteria: criteria prior from
+MiniLM + TF-IDF similarity, class-balanced logistic regression on TF-IDF), ours without criteria (`triage simulate
+--method active` without --criteria: an elas_u4-like linear SVM on TF-IDF, chosen on the development
+reviews), the reference baseline (TF-IDF 1-2 grams + logistic regression, certainty sampling) and, with
+`--peer asreview`, ASReview LAB 3.0.8's default model elas_u4. It prints WSS@95, recall@10% and the records
+screened to find the last include per review and method, and for every stopping rule the share of runs that
+stopped at >= 95% recall and the work saved at the stop; it writes a JSON report, markdown tables and recall
+curves. Every run is stored under OUT/runs/ and not repeated.
 
     python benchmarks/triage_cohen.py                       # 5 seeds (the quoted figures; embeddings cached)
+    python benchmarks/triage_cohen.py --peer asreview --asreview-bin /tmp/asr-venv/bin/asreview --peer-seeds 2
     python benchmarks/triage_cohen.py --features tfidf      # ours with a TF-IDF-only criteria prior
     python benchmarks/triage_cohen.py --throughput          # also time `rank` (TF-IDF: 15k records; dense: 1k)
     python benchmarks/triage_cohen.py --jobs 2              # simulations in two processes
     python benchmarks/triage_cohen.py --zero-shot           # only the criteria-alone ranking (no labels)
+    python benchmarks/triage_cohen.py --ablations all --reviews <dev reviews>   # also the variants in ABLATIONS
 
 The criteria YAMLs in benchmarks/triage_criteria/ were written from the review names only. Records without
 title and abstract stay in (they are 3% of the records and 2% of the includes).
@@ -28,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from triage_asreview import check_asreview, run_asreview
+from triage_tables import plot, review_table, stopping_by_review, stopping_table, summary_table
 
 from bioagent.settings import Settings
 from bioagent.triage import load_criteria, load_records
@@ -35,6 +43,7 @@ from bioagent.triage.criteria import Criteria
 from bioagent.triage.engine import Screener
 from bioagent.triage.records import RecordSet
 from bioagent.triage.simulate import simulate
+from bioagent.triage.stopping import default_rules, stopping_outcomes
 
 ROOT = Path(__file__).resolve().parents[1]
 CRITERIA = ROOT / "benchmarks" / "triage_criteria"
@@ -47,13 +56,20 @@ REVIEWS = [
 DEV_REVIEWS = {
     "Antihistamines", "UrinaryIncontinence", "NSAIDS", "Estrogens", "OralHypoglycemics", "Triptans", "ADHD",
     "SkeletalMuscleRelaxants", "Opiods",
-}  # fmt: skip
-METHODS = {"ours": "active", "baseline": "tfidf-lr"}
-# Ablations of ours (--ablations): without the criteria prior, and with empty records left at the intercept.
-ABLATIONS: dict[str, dict[str, Any]] = {
-    "ours-no-prior": {"prior_weight": 0.0},
-    "ours-raw-empty": {"neutral_empty": False},
+}  # fmt: skip# label: (method, ranker options, uses the criteria)
+VARIANTS: dict[str, tuple[str, dict[str, Any], bool]] = {
+    "ours": ("active", {}, True),
+    "ours-no-criteria": ("active", {"learner": "svm"}, False),
+    "baseline": ("tfidf-lr", {}, False),
 }
+# Ablations (--ablations): ours without the criteria prior, empty records left at the intercept, and the
+# no-criteria learner that lost on the development reviews (logistic regression instead of the SVM).
+ABLATIONS: dict[str, tuple[str, dict[str, Any], bool]] = {
+    "ours-no-prior": ("active", {"prior_weight": 0.0}, True),
+    "ours-raw-empty": ("active", {"neutral_empty": False}, True),
+    "no-criteria-logistic": ("active", {"learner": "logistic"}, False),
+}
+PEER = "asreview"
 
 
 def parse_args() -> argparse.Namespace:
@@ -68,8 +84,11 @@ def parse_args() -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument(
         "--out", type=Path, default=ROOT / "benchmarks" / "results" / "triage_cohen",
-        help="Results folder; reviews already there with the same settings are not run again.",
+        help="Results folder; runs already there with the same settings are not run again.",
     )  # fmt: skip
+    parser.add_argument("--peer", choices=[PEER], help="Also run ASReview LAB (elas_u4) on the same starts.")
+    parser.add_argument("--asreview-bin", default="asreview", help="The asreview executable (3.0.8).")
+    parser.add_argument("--peer-seeds", type=int, help="Seeds for the peer (default: --seeds).")
     parser.add_argument(
         "--throughput", action="store_true",
         help="Also time `rank`: TF-IDF on all records, with the embedding model on the first 1,000.",
@@ -80,32 +99,27 @@ def parse_args() -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--jobs", type=int, default=1, help="Simulations run in this many processes.")
     parser.add_argument(
-        "--ablations", action="store_true", help="Also run ours without parts (see ABLATIONS)."
+        "--ablations", default="", help="Also run these variants of ABLATIONS (comma-separated, or 'all')."
     )
     return parser.parse_args()
 
 
-def review_setup(args: argparse.Namespace) -> dict[str, Any]:
-    """What a stored review result depends on; a stored result with another setup is run again."""
-    setup = {"seeds": args.seeds, "retrain_every": args.retrain_every, "features": args.features}
-    if args.ablations:
-        setup["ablations"] = sorted(ABLATIONS)
-    return setup
+def labels_run(args: argparse.Namespace) -> list[str]:
+    """Our variants, the requested ablations, then the peer."""
+    wanted = list(ABLATIONS) if args.ablations == "all" else [a for a in args.ablations.split(",") if a]
+    unknown = set(wanted) - set(ABLATIONS)
+    if unknown:
+        raise SystemExit(
+            f"unknown ablation {', '.join(sorted(unknown))} (choose from {', '.join(ABLATIONS)})"
+        )
+    return list(VARIANTS) + wanted + ([PEER] if args.peer else [])
 
 
-def stored_review(name: str, args: argparse.Namespace) -> dict[str, Any] | None:
-    path = args.out / "reviews" / f"{name}.json"
-    if path.exists():
-        stored = json.loads(path.read_text(encoding="utf-8"))
-        if stored["setup"] == review_setup(args):
-            return stored
-    return None
-
-
-def variants(args: argparse.Namespace) -> list[tuple[str, str, dict[str, Any]]]:
-    """(label, method, ranker options) for ours, the baseline and the requested ablations."""
-    found: list[tuple[str, str, dict[str, Any]]] = [(label, method, {}) for label, method in METHODS.items()]
-    return found + [(label, "active", options) for label, options in ABLATIONS.items() if args.ablations]
+def run_path(args: argparse.Namespace, label: str, name: str, seed: int) -> Path:
+    """Where one run is stored; the folder names the settings it depends on."""
+    ours = {**VARIANTS, **ABLATIONS}
+    setup = f"-{args.features}" if label in ours and ours[label][2] else ""  # only the criteria prior embeds
+    return args.out / "runs" / f"{label}{setup}-r{args.retrain_every}" / f"{name}-{seed}.json"
 
 
 def read_review(name: str, args: argparse.Namespace) -> tuple[RecordSet, Criteria, np.ndarray]:
@@ -114,13 +128,6 @@ def read_review(name: str, args: argparse.Namespace) -> tuple[RecordSet, Criteri
     labels = records.column_labels("label_included")
     y = np.array([labels[rid] for rid in records.ids])
     return records, load_criteria(CRITERIA / f"{name}.yaml"), y
-
-
-def load_review(name: str, args: argparse.Namespace) -> tuple[Screener, np.ndarray]:
-    """The review's screener (features + criteria prior) and its final-inclusion labels."""
-    records, criteria, y = read_review(name, args)
-    embedder, cache_dir = shared_embedder(args)
-    return Screener(records, criteria, embedder, cache_dir), y
 
 
 _EMBEDDER: dict[str, Any] = {}
@@ -137,139 +144,53 @@ def shared_embedder(args: argparse.Namespace) -> tuple[Any, Path]:
 
 
 def simulate_one(job: tuple[str, int, str, argparse.Namespace]) -> dict[str, Any]:
-    """One seed of one variant on one review."""
+    """One seed of one method on one review, stored in its run file."""
     warnings.filterwarnings("ignore", category=UserWarning)
     name, seed, label, args = job
-    method, options = {v[0]: v[1:] for v in variants(args)}[label]
-    screener, y = load_review(name, args)
-    result = simulate(
-        y, screener.ranker(method, seed=seed, **options), seed=seed, retrain_every=args.retrain_every
-    )
-    print(
-        f"  {name} seed {seed} {label}: WSS@95 {result.metrics['wss@95']:.3f} ({result.seconds:.0f}s)",
-        flush=True,
-    )
-    return {"review": name, "seed": seed, "label": label, "found": result.found, "records": len(y),
-            "includes": int(y.sum()), "run": {"seed": seed, "seconds": result.seconds, **result.metrics}}  # fmt: skip
-
-
-def run_reviews(names: list[str], args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """Every seed of every variant on the reviews not stored yet, in ``--jobs`` processes (largest reviews
-    first); each review is written to OUT/reviews/<name>.json as soon as all its runs are done."""
-    done = {name: review for name in names if (review := stored_review(name, args)) is not None}
-    labels = [label for label, _, _ in variants(args)]
-    jobs = [(name, seed, label, args) for name in names if name not in done
-            for seed in range(args.seeds) for label in labels]  # fmt: skip
-    jobs.sort(key=lambda job: -(args.data / f"{job[0]}.csv").stat().st_size)
-    pending: dict[str, list[dict[str, Any]]] = {}
-    with multiprocessing.get_context("spawn").Pool(max(1, args.jobs)) as pool:
-        for outcome in pool.imap_unordered(simulate_one, jobs):
-            runs = pending.setdefault(outcome["review"], [])
-            runs.append(outcome)
-            if len(runs) == args.seeds * len(labels):
-                done[outcome["review"]] = save_review(runs, args)
-    return done
-
-
-def save_review(outcomes: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
-    outcomes = sorted(outcomes, key=lambda o: o["seed"])
-    name = outcomes[0]["review"]
-    review = {
-        "review": name, "records": outcomes[0]["records"], "includes": outcomes[0]["includes"],
-        "dev": name in DEV_REVIEWS, "setup": review_setup(args),
-        "runs": {label: [o["run"] for o in outcomes if o["label"] == label] for label, _, _ in variants(args)},
-        "curves": {o["label"]: o["found"] for o in outcomes if o["seed"] == 0},
-    }  # fmt: skip
-    path = args.out / "reviews" / f"{name}.json"
+    path = run_path(args, label, name, seed)
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    records, criteria, y = read_review(name, args)
+    if label == PEER:
+        outcome = run_asreview(args.asreview_bin, args.data / f"{name}.csv", y, seed)
+    else:
+        method, options, uses_criteria = {**VARIANTS, **ABLATIONS}[label]
+        embedder, cache_dir = shared_embedder(args) if uses_criteria else (None, None)
+        screener = Screener(records, criteria if uses_criteria else None, embedder, cache_dir)
+        ranker = screener.ranker(method, seed=seed, **options)
+        result = simulate(y, ranker, seed=seed, retrain_every=args.retrain_every)
+        run = {"seed": seed, "seconds": result.seconds, **result.metrics, "stopping": result.stopping}
+        outcome = {"found": result.found, "run": run}
+    outcome.update(review=name, label=label, records=len(y), includes=int(y.sum()))
+    print(f"  {name} seed {seed} {label}: WSS@95 {outcome['run']['wss@95']:.3f} ({outcome['run']['seconds']:.0f}s)",
+          flush=True)  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(review) + "\n", encoding="utf-8")
-    return review
+    path.write_text(json.dumps(outcome) + "\n", encoding="utf-8")
+    return outcome
 
 
-def spread(runs: list[dict[str, Any]], key: str) -> tuple[float, float]:
-    values = [r[key] for r in runs]
-    return float(np.mean(values)), float(np.std(values))
-
-
-def table(results: list[dict[str, Any]], features: str) -> str:
-    """Markdown table: per review and mean, WSS@95 and recall@10% (mean ± sd over seeds)."""
-    lines = [
-        f"| review | records | includes | WSS@95 baseline | WSS@95 ours ({features}) | Δ | recall@10% baseline "
-        "| recall@10% ours |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        wb, sb = spread(r["runs"]["baseline"], "wss@95")
-        wo, so = spread(r["runs"]["ours"], "wss@95")
-        rb, rsb = spread(r["runs"]["baseline"], "recall@10%")
-        ro, rso = spread(r["runs"]["ours"], "recall@10%")
-        mark = "" if r["dev"] else " †"
-        lines.append(
-            f"| {r['review']}{mark} | {r['records']:,} | {r['includes']} | {wb:.3f} ± {sb:.3f} | {wo:.3f} ± {so:.3f} "
-            f"| {wo - wb:+.3f} | {rb:.3f} ± {rsb:.3f} | {ro:.3f} ± {rso:.3f} |"
-        )
-    held_out = [r for r in results if not r["dev"]]
-    for label, subset in (
-        (f"mean ({len(results)})", results),
-        (f"mean, held-out † ({len(held_out)})", held_out),
-    ):
-        if subset:
-            lines.append(mean_row(label, subset))
-    return "\n".join(lines)
-
-
-def mean_row(label: str, results: list[dict[str, Any]]) -> str:
-    """Mean over reviews; the spread is the sd over seeds of the per-seed mean across reviews."""
-    cells = []
-    for key in ("wss@95", "recall@10%"):
-        per_seed = {
-            m: np.mean([[run[key] for run in r["runs"][m]] for r in results], axis=0) for m in METHODS
-        }
-        cells.append({m: (float(v.mean()), float(v.std())) for m, v in per_seed.items()})
-    (wb, sb), (wo, so) = cells[0]["baseline"], cells[0]["ours"]
-    (rb, rsb), (ro, rso) = cells[1]["baseline"], cells[1]["ours"]
-    return (f"| **{label}** | | | **{wb:.3f}** ± {sb:.3f} | **{wo:.3f}** ± {so:.3f} | **{wo - wb:+.3f}** "
-            f"| {rb:.3f} ± {rsb:.3f} | {ro:.3f} ± {rso:.3f} |")  # fmt: skip
-
-
-def ablation_table(results: list[dict[str, Any]]) -> str:
-    """Mean WSS@95 and recall@10% of every variant (mean over reviews and seeds)."""
-    labels = list(results[0]["runs"])
-    lines = ["| variant | mean WSS@95 | mean recall@10% |", "|---|---:|---:|"]
-    for label in labels:
-        wss = np.mean([spread(r["runs"][label], "wss@95")[0] for r in results])
-        recall = np.mean([spread(r["runs"][label], "recall@10%")[0] for r in results])
-        lines.append(f"| {label} | {wss:.3f} | {recall:.3f} |")
-    return "\n".join(lines)
-
-
-def plot(results: list[dict[str, Any]], out: Path) -> Path:
-    """Recall curves of seed 0 for every review, ours against the baseline, in one picture."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from bioagent.triage.metrics import recall_curve
-
-    fig, axes = plt.subplots(3, 5, figsize=(16, 9.5), sharex=True, sharey=True)
-    for ax, r in zip(axes.flat, results):
-        for label, color in (("baseline", "tab:grey"), ("ours", "tab:blue")):
-            x, y = recall_curve(r["curves"][label])
-            ax.plot(x, y, color=color, label=label)
-        ax.plot([0, 1], [0, 1], color="lightgrey", linestyle=":")
-        ax.axhline(0.95, color="lightgrey", linewidth=0.8)
-        ax.set_title(f"{r['review']} ({r['includes']}/{r['records']})", fontsize=9)
-    for ax in axes.flat[len(results) :]:
-        ax.axis("off")
-    axes.flat[0].legend(loc="lower right", fontsize=8)
-    fig.supxlabel("share of records screened")
-    fig.supylabel("recall")
-    fig.tight_layout()
-    path = out / "recall_curves.png"
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+def run_reviews(names: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every seed of every method on the reviews (stored runs are read back), in ``--jobs`` processes, seed by
+    seed and smallest reviews first (on a busy machine the most reviews finish soonest); one result per review
+    (see triage_tables)."""
+    labels = labels_run(args)
+    seeds = {label: args.peer_seeds or args.seeds if label == PEER else args.seeds for label in labels}
+    jobs = [(name, seed, label, args) for name in names for label in labels for seed in range(seeds[label])]
+    jobs.sort(key=lambda job: (job[1], (args.data / f"{job[0]}.csv").stat().st_size))  # seed 0 first
+    with multiprocessing.get_context("spawn").Pool(max(1, args.jobs)) as pool:
+        outcomes = list(pool.imap_unordered(simulate_one, jobs))
+    for outcome in outcomes:  # replayed from the stored order, so stored runs follow the current rules
+        outcome["run"]["stopping"] = stopping_outcomes(outcome["found"], default_rules(), args.retrain_every)
+    results = []
+    for name in names:
+        mine = sorted((o for o in outcomes if o["review"] == name), key=lambda o: o["run"]["seed"])
+        results.append({
+            "review": name, "records": mine[0]["records"], "includes": mine[0]["includes"],
+            "dev": name in DEV_REVIEWS,
+            "runs": {label: [o["run"] for o in mine if o["label"] == label] for label in labels},
+            "curves": {o["label"]: o["found"] for o in mine if o["run"]["seed"] == 0},
+        })  # fmt: skip
+    return results
 
 
 DENSE_THROUGHPUT_RECORDS = 1000  # dense evidence embeds every sentence: timed on the first 1,000 records only
@@ -363,24 +284,29 @@ def main() -> None:
         print(per_review + "\n\n" + summary)
         (args.out / "zero_shot.md").write_text(summary + "\n\n" + per_review + "\n", encoding="utf-8")
         return
+    if args.peer:
+        args.asreview_bin = check_asreview(args.asreview_bin)
     started = time.perf_counter()
-    done = run_reviews(names, args)
-    results = [done[name] for name in names]
+    results = run_reviews(names, args)
     print(f"simulations finished in {time.perf_counter() - started:.0f}s")
-    markdown = table(results, args.features)
-    if args.ablations:
-        markdown += "\n\n" + ablation_table(results)
+    labels = labels_run(args)
+    reference = PEER if args.peer else "baseline"
+    markdown = "\n\n".join([
+        summary_table(results, labels), review_table(results, labels, reference), stopping_table(results, labels),
+        stopping_by_review(results, "ours", "hypergeometric"),
+    ])  # fmt: skip
     print()
     print(markdown)
-    report = {"features": args.features, "seeds": args.seeds, "retrain_every": args.retrain_every,
-              "simulation_seconds": round(sum(run["seconds"] for r in results for m in METHODS for run in r["runs"][m]), 1),
+    report = {"features": args.features, "seeds": args.seeds, "peer_seeds": args.peer_seeds or args.seeds,
+              "retrain_every": args.retrain_every,
               "results": [{k: v for k, v in r.items() if k != "curves"} for r in results]}  # fmt: skip
     if args.throughput:
         report["throughput"] = throughput(args, Settings.load(), shared_embedder(args)[0])
         print("\nrank throughput:", json.dumps(report["throughput"]))
     (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     (args.out / "table.md").write_text(markdown + "\n", encoding="utf-8")
-    print(f"\nwrote {args.out / 'report.json'}, {args.out / 'table.md'}, {plot(results, args.out)}")
+    shown = [m for m in ("ours", "ours-no-criteria", "baseline", PEER) if m in labels]
+    print(f"\nwrote {args.out / 'report.json'}, {args.out / 'table.md'}, {plot(results, shown, args.out)}")
 
 
 if __name__ == "__main__":

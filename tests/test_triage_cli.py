@@ -1,9 +1,10 @@
-"""`bioagent triage rank|simulate` through Typer's test runner: outputs, resuming, bad input."""
+"""`bioagent triage rank|simulate` through Typer's test runner: outputs, resuming, bad input, stop reports."""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,48 @@ def test_simulate_writes_order_report_and_curve(tmp_path: Path) -> None:
     assert zero.exit_code == 1 and "needs criteria" in zero.output
     unlabeled = runner.invoke(triage_app, [*args[:3], "--label-column", "year", "--out", str(out)])
     assert unlabeled.exit_code == 1 and "0/1 label in column 'year'" in unlabeled.output
+
+
+def test_rank_reports_recall_and_the_stop_decision_and_writes_ris_and_prisma(tmp_path: Path) -> None:
+    labels = FIXTURES / "labels.csv"
+    result = _rank(tmp_path / "ranked.csv", "--labels", str(labels), "--ris", str(tmp_path / "out.ris"), "--report",
+                   str(tmp_path / "prisma.json"), "--target-recall", "0.9", "--confidence", "0.8")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "stop at 90% recall (80% confidence): not yet" in result.output
+    assert re.search(r"recall so far: estimate \d+%, at least \d+% with 80% confidence", result.output)
+    prisma = json.loads((tmp_path / "prisma.json").read_text(encoding="utf-8"))
+    n_labels = len((labels).read_text(encoding="utf-8").strip().splitlines()) - 1
+    assert prisma["screened"] == n_labels and prisma["identified"] == 12 and prisma["may_stop"] is False
+    assert prisma["included"] + prisma["excluded"] == prisma["screened"]
+    ris = (tmp_path / "out.ris").read_text(encoding="utf-8")
+    assert ris.count("ER  -") == 12 and "KW  - screening: included" in ris and "N1  - bioagent triage" in ris
+
+
+def test_rank_with_every_record_labelled_may_stop(tmp_path: Path) -> None:
+    labels = tmp_path / "all.csv"
+    rows = (FIXTURES / "records.csv").read_text(encoding="utf-8").splitlines()[1:]
+    labels.write_text("record_id,label\n" + "\n".join(f"{r.split(',')[0]},{r[-1]}" for r in rows) + "\n")
+    result = _rank(tmp_path / "ranked.csv", "--labels", str(labels))
+    assert result.exit_code == 0, result.output
+    assert "YES, you may stop" in result.output and "0 not yet screened" in result.output
+
+
+@pytest.mark.parametrize("flag, value", [("--target-recall", "95"), ("--confidence", "1")])
+def test_bad_target_or_confidence_is_a_one_line_error(tmp_path: Path, flag: str, value: str) -> None:
+    result = _rank(tmp_path / "ranked.csv", flag, value)
+    assert result.exit_code == 1 and "must lie between 0 and 1" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "ranked.csv").exists()
+
+
+def test_simulate_reports_each_stopping_rule(tmp_path: Path) -> None:
+    args = ["simulate", "-i", str(FIXTURES / "records.csv"), "--label-column", "label_included"]
+    result = runner.invoke(triage_app, [*args, "--out", str(tmp_path / "sim"), "--target-recall", "0.8"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("stop rule ")]
+    assert [line.split(":")[0] for line in lines] == [
+        "stop rule hypergeometric", "stop rule consecutive-excludes", "stop rule safe"
+    ]  # fmt: skip
+    report = json.loads((tmp_path / "sim" / "report.json").read_text(encoding="utf-8"))
+    for outcome in report["stopping"].values():
+        assert 2 <= outcome["stopped_at"] <= 12 and 0 <= outcome["recall"] <= 1
+        assert outcome["work_saved"] == pytest.approx(1 - outcome["stopped_at"] / 12, abs=1e-4)

@@ -1,4 +1,8 @@
-"""`bioagent triage rank|simulate`: screen records against review criteria, or replay a labelled set."""
+"""`bioagent triage rank|simulate`: screen records against review criteria, or replay a labelled set.
+
+Both report when screening may stop: the hypergeometric test of Callaghan & Müller-Hansen (2020) at
+``--target-recall`` with ``--confidence``, beside the "N excludes in a row" and SAFE-style heuristics.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +25,24 @@ triage_app = typer.Typer(
     no_args_is_help=True,
 )
 
-FORMAT_HELP = "Input format: auto|pubmed-xml|medline|ris|csv|jsonl (auto detects it)."
+FORMAT_HELP = (
+    "Input format: auto|pubmed-xml|medline|ris|csv|jsonl (auto detects it; PubMed's 'Save > Format: PubMed' "
+    "file is medline, its 'Save > CSV' file is csv)."
+)
+TARGET_HELP = "Recall the stopping test must establish before it says stop."
+CONFIDENCE_HELP = "Confidence of the stopping test (1 - its false-stop rate)."
 ID_HELP = "CSV/JSONL column with the record id (default: record_id, id, pmid..., else the row number)."
 
 
 @triage_app.command("rank")
 @exit_on_error
 def rank(
-    input: Path = typer.Option(..., "--input", "-i", help="Records: PubMed XML, MEDLINE, RIS, CSV or JSONL."),
+    input: Path = typer.Option(
+        ...,
+        "--input",
+        "-i",
+        help="Records: a PubMed export (PubMed format or CSV), PubMed XML, RIS or JSONL.",
+    ),
     criteria: Path = typer.Option(
         ..., "--criteria", "-c", help="Criteria YAML: topic, inclusion, exclusion."
     ),
@@ -49,17 +63,30 @@ def rank(
         False, "--restart", help="Ignore decisions already in --out (and its journal)."
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    target_recall: float = typer.Option(0.95, "--target-recall", help=TARGET_HELP),
+    confidence: float = typer.Option(0.95, "--confidence", help=CONFIDENCE_HELP),
+    ris: Path | None = typer.Option(
+        None, "--ris", help="Also write the ranked set as RIS (decisions as KW keywords and N1 notes)."
+    ),
+    report: Path | None = typer.Option(
+        None, "--report", help="Also write the PRISMA-style counts and the stop decision as JSON."
+    ),
     config: Path | None = ConfigOption,
 ) -> None:
     """Rank records, check each criterion (with the supporting sentence) and suggest include/exclude/unsure.
 
     Decisions are journalled in <out>.partial.jsonl as they are made; --out is replaced only once complete.
     Re-running with the same --out resumes an interrupted run; labelled records are always decided afresh.
+    With --labels (in the order they were made) it also says how far recall has got and whether you may stop.
     """
     from bioagent.triage import load_criteria, load_records, triage
+    from bioagent.triage.export import write_ris
     from bioagent.triage.output import ResumableWriter, journal_path, read_decided
+    from bioagent.triage.report import screening_report, write_report
     from bioagent.triage.session import read_label_file
+    from bioagent.triage.stopping import HypergeometricStop
 
+    HypergeometricStop(target_recall, confidence)  # a bad target or confidence fails before any work
     setup_logging()  # warnings such as a torn last line skipped on resume
     settings = load_settings(config)
     records = load_records(input, format, id_column)
@@ -81,9 +108,16 @@ def rank(
     counts = Counter(d.decision for d in decisions)
     typer.echo(
         f"wrote {len(decisions):,} rows to {out}: {counts['include']:,} include, {counts['exclude']:,} exclude, "
-        f"{counts['unsure']:,} unsure; {len(records.duplicate_of):,} duplicates (screened once), "
-        f"{len(records.problems):,} without title/abstract"
+        f"{counts['unsure']:,} unsure"
     )
+    if ris:
+        typer.echo(
+            f"wrote {write_ris(ris, decisions, records)} (decisions as 'screening: ...' keywords and notes)"
+        )
+    status = screening_report(records, known, target_recall, confidence)
+    if report:
+        typer.echo(f"wrote {write_report(report, status)}")
+    typer.echo(status.text())
 
 
 def _relabelled(decision: TriageDecision, labels: Mapping[str, int]) -> bool:
@@ -112,14 +146,22 @@ def simulate(
         "--dense/--no-dense",
         help="Use the embedding model in the criteria prior, as rank does (else TF-IDF).",
     ),
+    target_recall: float = typer.Option(0.95, "--target-recall", help=TARGET_HELP),
+    confidence: float = typer.Option(0.95, "--confidence", help=CONFIDENCE_HELP),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Replay a labelled set as ASReview does: one random include and exclude first, then ranked order."""
+    """Replay a labelled set as ASReview does: one random include and exclude first, then ranked order.
+
+    Also replays each stopping rule over that order (checked after every --retrain-every labels) and reports
+    where it stopped, the recall there and the work saved there.
+    """
     from bioagent.triage import load_criteria, load_records
     from bioagent.triage import simulate as run_simulation
     from bioagent.triage.engine import SIMULATE_METHODS, Screener
     from bioagent.triage.simulate import write_outputs
+    from bioagent.triage.stopping import default_rules
 
+    rules = default_rules(target_recall, confidence)  # a bad target or confidence fails before any work
     if method not in SIMULATE_METHODS:
         raise BioagentError(f"unknown method '{method}' (choose from {', '.join(SIMULATE_METHODS)})")
     records = load_records(input, format, id_column)
@@ -133,7 +175,8 @@ def simulate(
         embedder = load_embedder(settings.embedding)
     screener = Screener(records, crit, embedder, settings.cache_dir / "triage")
     ranker = screener.ranker(method, seed=seed)
-    result = run_simulation([y[rid] for rid in records.ids], ranker, seed=seed, retrain_every=retrain_every)
+    labels = [y[rid] for rid in records.ids]
+    result = run_simulation(labels, ranker, seed=seed, retrain_every=retrain_every, rules=rules)
     prior_embedder = embedder.name if embedder is not None else ""
     write_outputs(
         result, records.ids, out, input=str(input), criteria=str(criteria or ""), embedder=prior_embedder
@@ -144,3 +187,8 @@ def simulate(
         f"WSS@95 {m['wss@95']:.3f} | recall@10% {m['recall@10%']:.3f} | recall@25% {m['recall@25%']:.3f} | "
         f"screened to find all {m['includes']} includes: {m['screened_to_find_all']:,} of {m['records']:,}"
     )
+    for rule, stop in result.stopping.items():
+        typer.echo(
+            f"stop rule {rule}: stopped after {stop['stopped_at']:,} records, recall {stop['recall']:.3f}, "
+            f"work saved {stop['work_saved']:.3f}"
+        )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
+from bioagent.errors import BioagentError
 from bioagent.triage.criteria import Criteria
 from bioagent.triage.text import is_empty, split_sentences
 from bioagent.types import CriterionCheck, Decision, Document
@@ -177,7 +178,11 @@ class LLMChecker:
     def _check_one(self, doc: Document) -> Screening:
         if is_empty(doc):
             return Screening(checks=[], decision="unsure")
-        reply = self.chat_model.invoke([("system", SYSTEM_PROMPT), ("human", self.prompt(doc))])
+        try:
+            reply = self.chat_model.invoke([("system", SYSTEM_PROMPT), ("human", self.prompt(doc))])
+        except Exception as exc:  # any client error (connection, timeout, HTTP status) ends the run cleanly
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise BioagentError(f"{self.name} failed on record {doc.id}: {first}") from exc
         answers = parse_answers(str(getattr(reply, "content", reply)))
         sentences = split_sentences(doc)
         checks, unclear = [], []

@@ -20,12 +20,17 @@ if TYPE_CHECKING:
 
 RANK_METHODS = ("auto", "zero-shot", "active", "llm")
 SIMULATE_METHODS = ("active", "zero-shot", "tfidf-lr")
+# Without criteria the active learner is an elas_u4-like linear SVM: on the development reviews of
+# benchmarks/triage_cohen.py (seed 0, --ablations no-criteria-logistic) it ranked better than the logistic
+# regression that serves the criteria prior.
+NO_CRITERIA_LEARNER = "svm"
 
 
 class Screener:
     """Features and the zero-shot prior for one record set and criteria, built once; rankers on demand.
 
-    Without criteria (simulation only) there is no prior: the active learner starts from the labels alone.
+    Without criteria (simulation only) there is no prior: the active learner (:data:`NO_CRITERIA_LEARNER`)
+    starts from the labels alone.
     """
 
     def __init__(
@@ -76,6 +81,7 @@ class Screener:
             return self.zero_shot
         if method == "active":
             prior = self.zero_shot.prior if self.zero_shot else None
+            options.setdefault("learner", "logistic" if self.zero_shot else NO_CRITERIA_LEARNER)
             return ActiveLearningRanker(self.features, prior=prior, seed=seed, **options)
         if method == "tfidf-lr":
             return TfidfLogisticRanker(self.features, seed=seed)

@@ -152,9 +152,10 @@ class _Run:
         with tqdm(total=len(todo), desc="screening", unit="rec", disable=not progress) as bar:
             for start in range(0, len(todo), batch):
                 chunk = todo[start : start + batch]
-                use_llm = self.llm is not None and (llm_limit is None or start < llm_limit)
-                checker: CriteriaChecker = self.llm if use_llm and self.llm else self.similarity
-                results = self._check(chunk, checker)
+                results = self._check(chunk[: self._llm_share(chunk, start, llm_limit)], self.llm)
+                results.update(
+                    self._check(chunk[self._llm_share(chunk, start, llm_limit) :], self.similarity)
+                )
                 for i in chunk:
                     decision = self._decide(i, *results.get(i, ("", None)))
                     self.decided[docs[i].id] = decision
@@ -162,8 +163,16 @@ class _Run:
                         self.on_decision(decision)
                 bar.update(len(chunk))
 
-    def _check(self, chunk: list[int], checker: CriteriaChecker) -> dict[int, tuple[str, Screening]]:
+    def _llm_share(self, chunk: list[int], start: int, llm_limit: int | None) -> int:
+        """How many records at the head of this batch the LLM checks (the first ``llm_limit`` overall)."""
+        if self.llm is None:
+            return 0
+        return len(chunk) if llm_limit is None else max(0, min(len(chunk), llm_limit - start))
+
+    def _check(self, chunk: list[int], checker: CriteriaChecker | None) -> dict[int, tuple[str, Screening]]:
         """Checks for the readable records of a batch; labelled ones only need the cheap similarity evidence."""
+        if checker is None or not chunk:
+            return {}
         docs = self.records.records
         readable = [i for i in chunk if docs[i].id not in self.records.problems]
         results: dict[int, tuple[str, Screening]] = {}

@@ -2,8 +2,9 @@
 
 - :class:`ZeroShotRanker` compares each record with the topic and inclusion criteria (dense + lexical
   similarity); needs no labels.
-- :class:`ActiveLearningRanker` (ours) retrains a class-balanced logistic regression on TF-IDF features on the
-  labels so far, blended with the zero-shot prior while few includes are known.
+- :class:`ActiveLearningRanker` (ours) retrains a class-balanced logistic regression (or, with
+  ``learner="svm"``, an ASReview elas_u4-like linear SVM) on TF-IDF features on the labels so far, blended with
+  the zero-shot prior while few includes are known.
 - :class:`TfidfLogisticRanker` is the reference baseline (TF-IDF 1-2 grams + logistic regression, certainty
   sampling), as ASReview runs it.
 """
@@ -14,10 +15,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from bioagent.errors import BioagentError
 from bioagent.triage.criteria import Criteria
 from bioagent.triage.features import Features, sklearn_module, tfidf_vectorizer
 
 METHODS = ("zero-shot", "active", "tfidf-lr")
+LEARNERS = ("logistic", "svm")
 
 
 @runtime_checkable
@@ -61,6 +64,17 @@ def logistic_scores(x: Any, labeled: np.ndarray, y: np.ndarray, c: float, seed: 
         random_state=seed,
     )
     model.fit(train, y)
+    return np.asarray(model.decision_function(x), dtype=np.float64)
+
+
+def svm_scores(x: Any, labeled: np.ndarray, y: np.ndarray, c: float = 0.11, ratio: float = 9.8) -> np.ndarray:
+    """Decision values of a linear SVM (squared hinge) as ASReview's elas_u4 trains it: includes weigh 1,
+    excludes n_includes / (``ratio`` * n_excludes), the weights rescaled to sum to the number of rows."""
+    svm = sklearn_module("sklearn.svm")
+    positives, negatives = int(np.sum(y)), int(np.sum(y == 0))
+    weights = np.where(y == 1, 1.0, positives / (ratio * negatives))
+    model = svm.LinearSVC(C=c, loss="squared_hinge", max_iter=5000)
+    model.fit(x[labeled], y, sample_weight=weights * (len(y) / weights.sum()))
     return np.asarray(model.decision_function(x), dtype=np.float64)
 
 
@@ -127,8 +141,12 @@ class ActiveLearningRanker:
         prior_weight: float = 1.5,
         seed: int = 0,
         neutral_empty: bool = True,
+        learner: str = "logistic",
     ) -> None:
+        if learner not in LEARNERS:
+            raise BioagentError(f"unknown learner '{learner}' (choose from {', '.join(LEARNERS)})")
         self.name = "active"
+        self.learner = learner
         self.x = features.tfidf
         self.empty = features.empty
         if not neutral_empty:  # ablation: empty records keep the model's own value (the intercept)
@@ -144,7 +162,10 @@ class ActiveLearningRanker:
         if not _has_both_classes(y):
             self.decision_values = None
             return prior
-        values = logistic_scores(self.x, labeled, y, self.c, self.seed)
+        if self.learner == "svm":
+            values = svm_scores(self.x, labeled, y)
+        else:
+            values = logistic_scores(self.x, labeled, y, self.c, self.seed)
         self.decision_values = np.where(self.empty, 0.0, values)
         scale = values[~self.empty].std() if (~self.empty).any() else 1.0
         weight = self.prior_weight * prior_trust(prior[labeled], y) / np.sqrt(1 + int(np.sum(y)))

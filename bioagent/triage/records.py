@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bioagent.errors import BioagentError, IngestError
-from bioagent.triage.duplicates import find_duplicates
+from bioagent.triage.duplicates import find_duplicate_matches
 from bioagent.triage.text import is_empty
 from bioagent.types import Document
 
@@ -24,10 +24,15 @@ PREFERRED_ID_COLUMNS = ("record_id",)
 
 @dataclass
 class RecordSet:
-    """Records in input order, with unique ids, the duplicates among them and the ones that cannot be screened."""
+    """Records in input order, with unique ids, the duplicates among them and the ones that cannot be screened.
+
+    ``duplicate_key`` says what each duplicate matched its original on: ``pmid``, ``doi``, ``title``, or ``id``
+    (the input repeated a record id).
+    """
 
     records: list[Document]
     duplicate_of: dict[str, str] = field(default_factory=dict)
+    duplicate_key: dict[str, str] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
     path: str = ""
     format: str = ""
@@ -35,10 +40,13 @@ class RecordSet:
 
     def __post_init__(self) -> None:
         self.records = _unique_ids(self.records)
-        self.duplicate_of = {**find_duplicates(self.records), **self.duplicate_of}
+        matches = find_duplicate_matches(self.records)
+        self.duplicate_of = {**{rid: m.original for rid, m in matches.items()}, **self.duplicate_of}
+        self.duplicate_key = {**{rid: m.key for rid, m in matches.items()}, **self.duplicate_key}
         for doc in self.records:
             if doc.metadata.get("duplicate_id"):
                 self.duplicate_of.setdefault(doc.id, doc.metadata["duplicate_id"])
+                self.duplicate_key.setdefault(doc.id, "id")
             elif doc.metadata.get("error"):
                 self.problems.setdefault(doc.id, doc.metadata["error"])
             elif is_empty(doc):
@@ -128,7 +136,8 @@ def read_table(path: Path, id_column: str | None = None) -> list[Document]:
                 continue
             values = dict(zip(header, row))
             doc_id = (values[columns.id].strip() if wanted != "" else "") or str(number)
-            used = {columns.title, columns.text} | ({columns.id} if wanted != "" else set())
+            keeps_id = wanted == "" or columns.id.lower().replace("_", "") in ("pmid", "pubmedid")
+            used = {columns.title, columns.text} | (set() if keeps_id else {columns.id})
             metadata = {k: v for k, v in values.items() if k not in used and v != ""}
             title = values[columns.title].strip() if columns.title else ""
             text = values[columns.text].strip() if columns.text else ""

@@ -1,7 +1,9 @@
-"""Human-in-the-loop screening: show the best-ranked unlabelled records, take labels, re-rank.
+"""Human-in-the-loop screening: show the best-ranked unlabelled records, take labels, re-rank, know when to stop.
 
 With a decision log every label is on disk (appended, flushed, fsynced) before :meth:`TriageSession.label`
-returns, and a session opened on the same log resumes with all of them.
+returns, and a session opened on the same log resumes with all of them. :meth:`TriageSession.report` says after
+any batch how far recall has got and whether the reviewer may stop at the target recall (the hypergeometric test
+of Callaghan & Müller-Hansen 2020, see :mod:`bioagent.triage.stopping`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from bioagent.errors import BioagentError
 from bioagent.triage.criteria import Criteria
 from bioagent.triage.durable import AppendLog, replace_atomically
 from bioagent.triage.engine import Screener
+from bioagent.triage.export import write_ris
 from bioagent.triage.pipeline import as_criteria, screen
 from bioagent.triage.records import RecordSet, as_record_set, parse_label, read_labels
+from bioagent.triage.report import ScreeningReport, screening_report
+from bioagent.triage.stopping import HypergeometricStop
 from bioagent.types import Document, TriageDecision
 
 if TYPE_CHECKING:
@@ -38,6 +43,9 @@ class TriageSession:
 
     >>> session = TriageSession(records, criteria, decision_log="decisions.jsonl")   # doctest: +SKIP
     >>> for doc in session.next(5): session.label(doc.id, "include" if ok(doc) else "exclude")
+    >>> session.report().may_stop, session.export_ris("screened.ris")            # doctest: +SKIP
+
+    ``target_recall`` and ``confidence`` set the stopping test that :meth:`report` runs.
     """
 
     def __init__(
@@ -50,7 +58,10 @@ class TriageSession:
         retrain_every: int = 1,
         cache_dir: str | Path | None = None,
         decision_log: str | Path | None = None,
+        target_recall: float = 0.95,
+        confidence: float = 0.95,
     ) -> None:
+        self.stop_rule = HypergeometricStop(target_recall, confidence)  # checks both values first
         self.records = as_record_set(records)
         self.criteria = as_criteria(criteria)
         self.embedder = embedder
@@ -113,6 +124,17 @@ class TriageSession:
             "includes": sum(self.labels.values()),
             "remaining": len(self.records) - len(self.labels),
         }
+
+    def report(self) -> ScreeningReport:
+        """PRISMA-style counts, the recall estimate and whether the reviewer may stop (labels in the order made).
+
+        The test assumes the records were screened best-ranked first, as :meth:`next` offers them.
+        """
+        return screening_report(self.records, self.labels, self.stop_rule.target, self.stop_rule.confidence)
+
+    def export_ris(self, path: str | Path, method: str = "auto") -> Path:
+        """Write every record in rank order as RIS, labels and suggestions kept as keywords and notes."""
+        return write_ris(path, self.decisions(method), self.records)
 
     def decisions(self, method: str = "auto", progress: bool = False) -> list[TriageDecision]:
         """Decisions for every record given the labels so far (labelled records keep their label)."""

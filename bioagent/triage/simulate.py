@@ -3,6 +3,8 @@
 Start from one random include and one random exclude, then repeatedly retrain, screen the ``retrain_every``
 highest-ranked unscreened records, and reveal their labels. Once every include has been found the remaining
 records follow the last ranking (ASReview's ``stop_if="min"``), so the order still lists every record once.
+Each stopping rule (:mod:`bioagent.triage.stopping`) is then replayed over that order, checked after every batch
+of ``retrain_every`` labels: where it would have stopped, the recall there and the work saved there.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from bioagent.errors import BioagentError
 from bioagent.triage.metrics import recall_curve, summarise
 from bioagent.triage.rankers import Ranker
+from bioagent.triage.stopping import StoppingRule, default_rules, stopping_outcomes
 
 
 @dataclass
@@ -33,6 +36,7 @@ class SimulationResult:
     retrain_every: int
     seconds: float
     prior: list[int] = field(default_factory=list)
+    stopping: dict[str, dict[str, float | int]] = field(default_factory=dict)
 
 
 def simulate(
@@ -41,17 +45,19 @@ def simulate(
     seed: int = 0,
     retrain_every: int = 1,
     progress: Callable[[int], None] | None = None,
+    rules: Sequence[StoppingRule] | None = None,
 ) -> SimulationResult:
-    """Replay ``y_true`` (0/1 per record) with ``ranker``; reproducible for a given seed."""
+    """Replay ``y_true`` (0/1 per record) with ``ranker``; reproducible for a given seed.
+
+    ``rules`` are the stopping rules to replay (default: :func:`~bioagent.triage.stopping.default_rules`).
+    """
     y = np.asarray(y_true, dtype=int)
     if y.sum() == 0 or y.sum() == y.size:
         raise BioagentError("simulation needs at least one include and one exclude in the label column")
     if retrain_every < 1:
         raise BioagentError("--retrain-every must be at least 1")
     start = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    tiebreak = rng.permutation(y.size)  # random but fixed order among equal scores
-    prior = [int(rng.choice(np.flatnonzero(y == 1))), int(rng.choice(np.flatnonzero(y == 0)))]
+    tiebreak, prior = starting_records(y, seed)
     order = list(prior)
     screened = np.zeros(y.size, dtype=bool)
     screened[prior] = True
@@ -79,7 +85,18 @@ def simulate(
         retrain_every=retrain_every,
         seconds=round(time.perf_counter() - start, 3),
         prior=prior,
+        stopping=stopping_outcomes(found, default_rules() if rules is None else rules, retrain_every),
     )
+
+
+def starting_records(y: np.ndarray, seed: int) -> tuple[np.ndarray, list[int]]:
+    """The seed's tie-breaking order and its starting include and exclude (record indices).
+
+    The benchmark gives ASReview the same two records, so both tools start from the same labels.
+    """
+    rng = np.random.default_rng(seed)
+    tiebreak = rng.permutation(y.size)  # random but fixed order among equal scores
+    return tiebreak, [int(rng.choice(np.flatnonzero(y == 1))), int(rng.choice(np.flatnonzero(y == 0)))]
 
 
 def _ranked_unscreened(scores: np.ndarray, tiebreak: np.ndarray, screened: np.ndarray) -> np.ndarray:
@@ -108,6 +125,7 @@ def write_outputs(
         "seconds": result.seconds,
         "prior_records": [record_ids[i] for i in result.prior],
         **result.metrics,
+        "stopping": result.stopping,
         **info,
         "note": "screening stops retraining once every include is found; the rest follow the last ranking",
     }

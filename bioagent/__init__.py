@@ -2,7 +2,8 @@
 
 Public API (imported lazily, so ``import bioagent`` stays light)::
 
-    from bioagent import Agent, Settings, build_index, load_index, triage, TriageSession
+    from bioagent import Agent, Settings, build_index, load_index, TriageSession
+    from bioagent.api import triage          # screening: one decision per record
 """
 
 from __future__ import annotations
@@ -22,12 +23,10 @@ _EXPORTS = {
     "TriageSession": "bioagent.triage",
 }
 
-__all__ = sorted([*_EXPORTS, "triage"])
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    if name == "triage":  # the package itself is callable: bioagent.triage(records, criteria)
-        return import_module("bioagent.triage")
     if name not in _EXPORTS:
         raise AttributeError(f"module 'bioagent' has no attribute {name!r}")
     value = getattr(import_module(_EXPORTS[name]), name)

@@ -24,10 +24,17 @@ from bioagent.ingest import FORMATS, ColumnMap, read_documents
 from bioagent.settings import Settings
 from bioagent.types import Answer, Document, Hit, SearchMode
 
-if TYPE_CHECKING:
-    from bioagent.agent import Agent
-    from bioagent.agent.evaluation import QARecord
-    from bioagent.tools.common import ToolSpec
+if TYPE_CHECKING:  # re-exported lazily (see __getattr__)
+    from bioagent.agent import Agent as Agent
+    from bioagent.agent import AgentEvent as AgentEvent
+    from bioagent.agent import Conversation as Conversation
+    from bioagent.agent.evaluation import QARecord as QARecord
+    from bioagent.tools.common import ToolSpec as ToolSpec
+    from bioagent.tools.names import ToolName as ToolName
+    from bioagent.triage import ScreeningReport, SimulationResult
+    from bioagent.triage import TriageSession as TriageSession
+    from bioagent.triage.pipeline import triage as triage
+    from bioagent.types import TriageDecision
 
 logger = logging.getLogger(__name__)
 _LAZY = {
@@ -37,6 +44,8 @@ _LAZY = {
     "QARecord": "bioagent.agent.evaluation",
     "ToolSpec": "bioagent.tools.common",
     "ToolName": "bioagent.tools.names",
+    "triage": "bioagent.triage.pipeline",
+    "TriageSession": "bioagent.triage",
 }
 UNIPROT_FORMATS = ("uniprot",)
 """Source formats whose documents are UniProt entries (uniprot-dat, uniprot-xml, uniprot-tsv, uniprot-live)."""
@@ -289,6 +298,114 @@ def check_build_engine(settings: Settings) -> None:
         from bioagent.index.ray_engine import ray_module
 
         ray_module()
+
+
+@dataclass
+class RankRun:
+    """What `triage rank` did: the decisions, the files it wrote and the stop decision."""
+
+    decisions: list[TriageDecision]
+    written: list[str]
+    status: ScreeningReport
+
+
+def triage_rank(
+    input: Path,
+    criteria: Path,
+    out: Path,
+    settings: Settings,
+    *,
+    fmt: str = "auto",
+    id_column: str | None = None,
+    labels: Path | None = None,
+    method: str = "auto",
+    dense: bool = True,
+    llm_limit: int | None = None,
+    restart: bool = False,
+    progress: bool = True,
+    target_recall: float = 0.95,
+    confidence: float = 0.95,
+    ris: Path | None = None,
+    report: Path | None = None,
+    inform: Callable[[str], None] = logger.info,
+) -> RankRun:
+    """Rank the records of ``input`` against ``criteria`` and write the decisions to ``out`` (journalled as they
+    are made, so a rerun resumes; labelled records are decided afresh). With ``labels`` (in labelling order) the
+    stop decision says how far recall has got; ``ris`` and ``report`` also write RIS and PRISMA-style counts."""
+    from bioagent.triage import load_criteria, load_records, screening_report, write_ris
+    from bioagent.triage.output import ResumableWriter, journal_path, read_decided
+    from bioagent.triage.pipeline import triage
+    from bioagent.triage.report import write_report
+    from bioagent.triage.session import read_label_file
+    from bioagent.triage.stopping import HypergeometricStop
+
+    HypergeometricStop(target_recall, confidence)  # a bad target or confidence fails before any work
+    records = load_records(input, fmt, id_column)
+    crit = load_criteria(criteria)
+    known = read_label_file(labels, records) if labels else {}
+    earlier = {} if restart else read_decided(out)
+    done = {  # a record labelled now, or decided by its label then, is decided afresh
+        rid: d
+        for rid, d in earlier.items()
+        if records.get(rid) is not None and rid not in known and d.model != "label"
+    }
+    if done:
+        source = journal_path(out) if journal_path(out).exists() else out
+        inform(f"resuming: {len(done):,} of {len(records):,} records already decided in {source}")
+    writer = ResumableWriter(out, records, list(done.values()))
+    decisions = triage(
+        records, crit, labels=known, method=method, settings=settings, dense=dense, llm_limit=llm_limit,
+        done=done, on_decision=writer.append, progress=progress,
+    )  # fmt: skip
+    writer.finish(decisions)
+    written = []
+    if ris:
+        written.append(
+            f"wrote {write_ris(ris, decisions, records)} (decisions as 'screening: ...' keywords and notes)"
+        )
+    status = screening_report(records, known, target_recall, confidence)
+    if report:
+        written.append(f"wrote {write_report(report, status)}")
+    return RankRun(decisions, written, status)
+
+
+def triage_simulate(
+    input: Path,
+    label_column: str,
+    out: Path,
+    settings: Settings,
+    *,
+    method: str = "active",
+    criteria: Path | None = None,
+    seed: int = 0,
+    retrain_every: int = 1,
+    fmt: str = "auto",
+    id_column: str | None = None,
+    dense: bool = True,
+    target_recall: float = 0.95,
+    confidence: float = 0.95,
+) -> SimulationResult:
+    """Replay a labelled set as ASReview does (one random include and exclude first, then ranked order), with
+    every stopping rule replayed over that order; order.csv, report.json and recall.png go to ``out``."""
+    from bioagent.triage import load_criteria, load_records, simulate
+    from bioagent.triage.engine import SIMULATE_METHODS, Screener
+    from bioagent.triage.simulate import write_outputs
+    from bioagent.triage.stopping import default_rules
+
+    rules = default_rules(target_recall, confidence)  # a bad target or confidence fails before any work
+    if method not in SIMULATE_METHODS:
+        raise BioagentError(f"unknown method '{method}' (choose from {', '.join(SIMULATE_METHODS)})")
+    records = load_records(input, fmt, id_column)
+    y = records.column_labels(label_column)
+    crit = load_criteria(criteria) if criteria else None
+    dense_prior = dense and crit is not None and method != "tfidf-lr"  # only the criteria prior embeds
+    embedder = _index.load_embedder(settings.embedding) if dense_prior else None
+    ranker = Screener(records, crit, embedder, settings.cache_dir / "triage").ranker(method, seed=seed)
+    labels = [y[rid] for rid in records.ids]
+    result = simulate(labels, ranker, seed=seed, retrain_every=retrain_every, rules=rules)
+    prior = embedder.name if embedder is not None else ""
+    write_outputs(result, records.ids, out, input=str(input), criteria=str(criteria or ""), embedder=prior)
+    return result
 
 
 def tool_specs() -> list[ToolSpec]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
 
 import bioagent
+import bioagent.api
 from bioagent.settings import Settings
 from bioagent.types import Document
 
@@ -44,6 +46,7 @@ def test_triage_is_callable_and_still_a_package(tmp_path: Path) -> None:
         "inclusion": ["randomised trial of an ACE inhibitor"],
     }
     settings = Settings.load(embedding={"backend": "hash"}, cache_dir=tmp_path / "cache")
-    decisions = bioagent.triage(records, criteria, settings=settings)
+    decisions = bioagent.api.triage(records, criteria, settings=settings)
     assert [d.record_id for d in sorted(decisions, key=lambda d: d.rank)][0] == "1"
-    assert bioagent.triage.TriageSession is bioagent.TriageSession
+    assert bioagent.api.TriageSession is bioagent.TriageSession
+    assert not callable(importlib.import_module("bioagent.triage"))  # a plain package, no module tricks

@@ -8,26 +8,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
-from bioagent.cli.common import ConfigOption, exit_on_error, load_settings, setup_logging
-from bioagent.errors import BioagentError
-
-if TYPE_CHECKING:
-    from bioagent.types import TriageDecision
+from bioagent.api import triage_rank, triage_simulate
+from bioagent.cli.common import ConfigOption, exit_on_error, format_help, load_settings, setup_logging
 
 triage_app = typer.Typer(
     help="Literature triage: rank records against screening criteria; simulate screening on labelled sets.",
     no_args_is_help=True,
 )
 
-FORMAT_HELP = (
-    "Input format: auto|pubmed-xml|medline|ris|csv|jsonl (auto detects it; PubMed's 'Save > Format: PubMed' "
-    "file is medline, its 'Save > CSV' file is csv)."
+FORMAT_HELP = format_help(
+    ("pubmed-xml", "medline", "ris", "csv", "jsonl"),
+    "auto detects it; PubMed's 'Save > Format: PubMed' file is medline, its 'Save > CSV' file is csv",
 )
 TARGET_HELP = "Recall the stopping test must establish before it says stop."
 CONFIDENCE_HELP = "Confidence of the stopping test (1 - its false-stop rate)."
@@ -79,50 +74,21 @@ def rank(
     Re-running with the same --out resumes an interrupted run; labelled records are always decided afresh.
     With --labels (in the order they were made) it also says how far recall has got and whether you may stop.
     """
-    from bioagent.triage import load_criteria, load_records, triage
-    from bioagent.triage.export import write_ris
-    from bioagent.triage.output import ResumableWriter, journal_path, read_decided
-    from bioagent.triage.report import screening_report, write_report
-    from bioagent.triage.session import read_label_file
-    from bioagent.triage.stopping import HypergeometricStop
-
-    HypergeometricStop(target_recall, confidence)  # a bad target or confidence fails before any work
     setup_logging()  # warnings such as a torn last line skipped on resume
-    settings = load_settings(config)
-    records = load_records(input, format, id_column)
-    crit = load_criteria(criteria)
-    known = read_label_file(labels, records) if labels else {}
-    done = {} if restart else read_decided(out)
-    done = {rid: d for rid, d in done.items() if records.get(rid) is not None and not _relabelled(d, known)}
-    if done:
-        source = journal_path(out) if journal_path(out).exists() else out
-        typer.echo(
-            f"resuming: {len(done):,} of {len(records):,} records already decided in {source}", err=True
-        )
-    writer = ResumableWriter(out, records, list(done.values()))
-    decisions = triage(
-        records, crit, labels=known, method=method, settings=settings, dense=dense, llm_limit=llm_limit,
-        done=done, on_decision=writer.append, progress=progress,
+    run = triage_rank(
+        input, criteria, out, load_settings(config), fmt=format, id_column=id_column, labels=labels,
+        method=method, dense=dense, llm_limit=llm_limit, restart=restart, progress=progress,
+        target_recall=target_recall, confidence=confidence, ris=ris, report=report,
+        inform=lambda line: typer.echo(line, err=True),
     )  # fmt: skip
-    writer.finish(decisions)
-    counts = Counter(d.decision for d in decisions)
+    counts = Counter(d.decision for d in run.decisions)
     typer.echo(
-        f"wrote {len(decisions):,} rows to {out}: {counts['include']:,} include, {counts['exclude']:,} exclude, "
-        f"{counts['unsure']:,} unsure"
+        f"wrote {len(run.decisions):,} rows to {out}: {counts['include']:,} include, "
+        f"{counts['exclude']:,} exclude, {counts['unsure']:,} unsure"
     )
-    if ris:
-        typer.echo(
-            f"wrote {write_ris(ris, decisions, records)} (decisions as 'screening: ...' keywords and notes)"
-        )
-    status = screening_report(records, known, target_recall, confidence)
-    if report:
-        typer.echo(f"wrote {write_report(report, status)}")
-    typer.echo(status.text())
-
-
-def _relabelled(decision: TriageDecision, labels: Mapping[str, int]) -> bool:
-    """A kept decision that the labels of this run may change: the record is labelled now, or was then."""
-    return decision.record_id in labels or decision.model == "label"
+    for line in run.written:
+        typer.echo(line)
+    typer.echo(run.status.text())
 
 
 @triage_app.command("simulate")
@@ -155,32 +121,11 @@ def simulate(
     Also replays each stopping rule over that order (checked after every --retrain-every labels) and reports
     where it stopped, the recall there and the work saved there.
     """
-    from bioagent.triage import load_criteria, load_records
-    from bioagent.triage import simulate as run_simulation
-    from bioagent.triage.engine import SIMULATE_METHODS, Screener
-    from bioagent.triage.simulate import write_outputs
-    from bioagent.triage.stopping import default_rules
-
-    rules = default_rules(target_recall, confidence)  # a bad target or confidence fails before any work
-    if method not in SIMULATE_METHODS:
-        raise BioagentError(f"unknown method '{method}' (choose from {', '.join(SIMULATE_METHODS)})")
-    records = load_records(input, format, id_column)
-    y = records.column_labels(label_column)
-    crit = load_criteria(criteria) if criteria else None
-    embedder = None
-    settings = load_settings(config)
-    if dense and crit is not None and method != "tfidf-lr":  # only the criteria prior uses the embeddings
-        from bioagent.index.embedders import load_embedder
-
-        embedder = load_embedder(settings.embedding)
-    screener = Screener(records, crit, embedder, settings.cache_dir / "triage")
-    ranker = screener.ranker(method, seed=seed)
-    labels = [y[rid] for rid in records.ids]
-    result = run_simulation(labels, ranker, seed=seed, retrain_every=retrain_every, rules=rules)
-    prior_embedder = embedder.name if embedder is not None else ""
-    write_outputs(
-        result, records.ids, out, input=str(input), criteria=str(criteria or ""), embedder=prior_embedder
-    )
+    result = triage_simulate(
+        input, label_column, out, load_settings(config), method=method, criteria=criteria, seed=seed,
+        retrain_every=retrain_every, fmt=format, id_column=id_column, dense=dense,
+        target_recall=target_recall, confidence=confidence,
+    )  # fmt: skip
     typer.echo(json.dumps(result.metrics))
     m = result.metrics
     typer.echo(

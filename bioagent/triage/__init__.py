@@ -6,10 +6,6 @@ a labelled set), :func:`screening_report` (PRISMA-style counts and the stop deci
 stopping rules in :mod:`bioagent.triage.stopping` and the metrics in :mod:`bioagent.triage.metrics`.
 """
 
-import sys
-import types
-from typing import Any
-
 from bioagent.triage.criteria import Criteria, load_criteria
 from bioagent.triage.export import write_ris
 from bioagent.triage.metrics import recall_at, summarise, wss
@@ -38,13 +34,3 @@ __all__ = [
     "write_ris",
     "wss",
 ]
-
-
-class _CallableTriageModule(types.ModuleType):
-    """Makes ``bioagent.triage(records, criteria)`` call :func:`triage` while ``bioagent.triage.X`` stays usable."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return triage(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableTriageModule

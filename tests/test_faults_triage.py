@@ -320,16 +320,18 @@ def test_files_are_replaced_atomically_with_fsync(tmp_path: Path, monkeypatch: p
         session.save_labels(saved)
     assert saved.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["labels.csv"]
 
+
+def test_a_damaged_embedding_cache_is_set_aside_and_the_vectors_recomputed(tmp_path: Path) -> None:
+    """Record vectors go through the index layer's SQLite cache; a damaged file never stops screening."""
     cache = tmp_path / "cache"
     texts = ["beta blockers in heart failure", "mice"]
-    synced.clear()
-    build_features(texts, HashEmbedder(32), cache)
-    assert len(synced) >= 2
-    (npz,) = cache.iterdir()  # no temporary file left beside it
-    npz.write_bytes(npz.read_bytes()[:100])  # a cache cut short by an older version
+    first = build_features(texts, HashEmbedder(32), cache)
+    (database,) = (cache / "embeddings").glob("*.sqlite")
+    database.write_bytes(b"not a database" * 100)  # a cache file cut short or overwritten
     features = build_features(texts, HashEmbedder(32), cache)
-    assert features.dense is not None and np.allclose(np.linalg.norm(features.dense, axis=1), 1, atol=1e-5)
-    assert [p.name for p in cache.iterdir()] == [npz.name]
+    assert features.dense is not None and first.dense is not None
+    assert np.allclose(features.dense, first.dense)
+    assert list((cache / "embeddings").glob("*.sqlite.corrupt"))  # kept aside, not silently deleted
 
 
 def _rank_with_labels(labels: Path, out: Path) -> None:

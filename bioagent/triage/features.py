@@ -1,11 +1,9 @@
-"""Record features shared by the rankers: TF-IDF (1-2 grams) and dense embeddings with an on-disk cache."""
+"""Record features shared by the rankers: TF-IDF (1-2 grams) and dense embeddings (through the index layer's
+per-text cache, so records embedded once are not embedded again)."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +12,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bioagent.errors import BioagentError, require
-from bioagent.triage.durable import replace_atomically
+from bioagent.index.engines import embed_texts
 
 if TYPE_CHECKING:
     from bioagent.index.embedders import Embedder
 
 logger = logging.getLogger(__name__)
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def sklearn_module(name: str) -> Any:
@@ -34,45 +31,6 @@ def tfidf_vectorizer(ngram_max: int = 2, min_df: int = 1) -> Any:
     return text.TfidfVectorizer(
         ngram_range=(1, ngram_max), stop_words="english", sublinear_tf=True, min_df=min_df, dtype=np.float32
     )
-
-
-class EmbeddingCache:
-    """Document vectors on disk, keyed by embedder name and a hash of each text (one .npz per embedder).
-
-    The file is replaced atomically; one that cannot be read (e.g. left by an older version) is rebuilt.
-    """
-
-    def __init__(self, embedder: Embedder, cache_dir: str | Path | None) -> None:
-        self.embedder = embedder
-        self.path = None if cache_dir is None else Path(cache_dir) / f"{_UNSAFE.sub('_', embedder.name)}.npz"
-
-    def encode_documents(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
-        known = self._load()
-        missing = sorted({k: t for k, t in zip(keys, texts) if k not in known}.items())
-        if missing:
-            vectors = self.embedder.encode_documents([t for _, t in missing], progress=progress)
-            known.update({k: v for (k, _), v in zip(missing, vectors)})
-            self._save(known)
-        if not keys:
-            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
-        return np.stack([known[k] for k in keys]).astype(np.float32)
-
-    def _load(self) -> dict[str, np.ndarray]:
-        if self.path is None or not self.path.exists():
-            return {}
-        try:
-            with np.load(self.path) as data:
-                return dict(zip(data["keys"].tolist(), data["vectors"]))
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            logger.warning("%s: unreadable embedding cache (%s); rebuilding it", self.path, exc)
-            return {}
-
-    def _save(self, known: dict[str, np.ndarray]) -> None:
-        if self.path is None:
-            return
-        keys, vectors = np.array(list(known)), np.stack(list(known.values()))
-        replace_atomically(self.path, lambda fh: np.savez(fh, keys=keys, vectors=vectors))
 
 
 @dataclass
@@ -113,5 +71,6 @@ def build_features(
         ) from exc
     dense = None
     if embedder is not None:
-        dense = EmbeddingCache(embedder, cache_dir).encode_documents(texts, progress=progress)
+        folder = None if cache_dir is None else Path(cache_dir)
+        dense = embed_texts(embedder, texts, cache_dir=folder, progress=progress)
     return Features(texts=texts, vectorizer=vectorizer, tfidf=tfidf, dense=dense, embedder=embedder)

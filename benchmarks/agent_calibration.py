@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bioagent.agent.evidence import EvidenceSet, split_sentences
+from bioagent.agent.evidence import EvidenceSet
 from bioagent.agent.verify import _SupportTable
+from bioagent.citations import split_sentences
 from bioagent.index import load_embedder
 from bioagent.settings import Settings
 from bioagent.types import Hit

@@ -35,10 +35,9 @@ from tqdm import tqdm
 
 from bioagent import Agent
 from bioagent.agent.evaluation import bioasq_questions, bioasq_snippet_index
-from bioagent.agent.evidence import split_sentences
 from bioagent.agent.generate import leading_option
 from bioagent.agent.verify import is_claim_verdict
-from bioagent.citations import find_citations
+from bioagent.citations import find_citations, split_sentences
 from bioagent.settings import Settings
 
 RESULTS = Path(__file__).parent / "results" / "answers"

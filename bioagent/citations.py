@@ -1,4 +1,5 @@
-"""The citation syntax answers use, and the public page each citation key points to.
+"""The citation syntax answers use, the public page each citation key points to, and sentence splitting that
+keeps a citation with its sentence (shared by the agent and screening).
 
 Keys: literature ``PMID:<pmid>`` (PubMed sources) or ``doc:<id>`` (other corpora, e.g. SciFact/BEIR ids, which
 are not PMIDs), database ``UniProt:<accession>``, prediction ``tool:<name>`` (``tool:<name>-2`` for a second
@@ -17,6 +18,9 @@ _BRACKET = re.compile(r"\[([^\[\]]{1,300})\]")
 _KEY = re.compile(r"^(PMID|UniProt|tool|doc)\s*:\s*(\S+)$", re.IGNORECASE)
 _CANONICAL_PREFIX = {"pmid": "PMID", "uniprot": "UniProt", "tool": "tool", "doc": "doc"}
 _ACCESSION = re.compile(r"[A-Z0-9]{6,10}")
+_LEADING_CITATIONS = re.compile(r"^(?:\s*\[[^\[\]]{1,300}\])+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\[(A-Z0-9])|(?<=\]\.)\s+")
+"""A sentence ends at . ! or ? before an upper-case letter, a digit or a bracket (so "e.g. the" does not split)."""
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{}/"
 UNIPROT_URL = "https://www.uniprot.org/uniprotkb/{}/entry"
 
@@ -76,3 +80,21 @@ def strip_citations(text: str, numbers: bool = True) -> str:
     for mark in reversed(find_citations(text, numbers)):
         text = text[: mark.start] + text[mark.end :]
     return re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text``; citations written after a full stop ("... death. [PMID:1]") join the sentence
+    before them."""
+    protected = re.sub(
+        r"\b(e\.g|i\.e|et al|vs|approx|cf|Fig|no)\.", lambda m: m.group(0).replace(".", "\0"), text
+    )
+    pieces = [p.replace("\0", ".").strip() for p in _SENTENCE_END.split(protected.strip()) if p.strip()]
+    sentences: list[str] = []
+    for piece in pieces:
+        lead = _LEADING_CITATIONS.match(piece)
+        if sentences and lead and find_citations(lead.group(0)):
+            sentences[-1] = f"{sentences[-1]} {lead.group(0).strip()}"
+            piece = piece[lead.end() :].strip()
+        if piece:
+            sentences.append(piece)
+    return sentences

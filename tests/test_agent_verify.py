@@ -8,11 +8,10 @@ from bioagent.agent.evidence import (
     EvidenceSet,
     evidence_key,
     sanitise,
-    split_sentences,
     summarise_tool_result,
 )
 from bioagent.agent.verify import UNSUPPORTED_MARK, Verifier, content_terms
-from bioagent.citations import find_citations, strip_citations
+from bioagent.citations import find_citations, split_sentences, strip_citations
 from bioagent.index import HashEmbedder
 from bioagent.index.cache import CachingEmbedder
 from bioagent.types import Hit

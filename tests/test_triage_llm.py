@@ -17,7 +17,7 @@ from bioagent.errors import BioagentError
 from bioagent.llm import ScriptedChatModel
 from bioagent.settings import LLMSettings, Settings
 from bioagent.triage import load_criteria, load_records, triage
-from bioagent.triage.text import split_sentences
+from bioagent.triage.text import record_sentences
 
 FIXTURES = Path(__file__).parent / "fixtures" / "triage"
 
@@ -63,7 +63,7 @@ def test_llm_checks_through_a_real_openai_compatible_server(server_url: str, tmp
     for decision in checked:
         assert len(decision.checks) == n_criteria
         doc = records.get(decision.record_id)
-        sentences = split_sentences(doc)
+        sentences = record_sentences(doc)
         # whatever the tiny model says, evidence shown to the user is a sentence of the record itself
         for check in decision.checks:
             assert not check.evidence or check.evidence in sentences or check.evidence in doc.text

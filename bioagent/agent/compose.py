@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from bioagent.agent.entities import Entities
-from bioagent.agent.evidence import EvidenceSet, fill_subject, sanitise, split_sentences
+from bioagent.agent.evidence import EvidenceSet, fill_subject, sanitise
 from bioagent.agent.terms import content_terms
+from bioagent.citations import split_sentences
 from bioagent.index.embedders import Embedder
 from bioagent.tools.names import ToolName
 from bioagent.tools.uniprot_lookup import entry_facts

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bioagent.citations import evidence_url, find_citations
+from bioagent.citations import evidence_url, split_sentences
 from bioagent.types import Evidence, Hit
 
 _INSTRUCTION_LIKE = re.compile(
@@ -17,8 +17,6 @@ _INSTRUCTION_LIKE = re.compile(
     r"|\b(?:instead|now),? (?:say|answer|reply|respond|output)\b|\b(?:say|reply|respond|output) (?:only|exactly)\b",
     re.IGNORECASE | re.MULTILINE,
 )
-_LEADING_CITATIONS = re.compile(r"^(?:\s*\[[^\[\]]{1,300}\])+")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\[(A-Z0-9])|(?<=\]\.)\s+")
 TOOL_SNIPPET_CHARS = 700
 
 
@@ -30,24 +28,6 @@ def evidence_key(hit: Hit) -> str:
     if hit.source == "pubmed" or (hit.metadata.get("pmid") and str(hit.metadata["pmid"]) == doc_id):
         return f"PMID:{doc_id}"
     return f"doc:{doc_id}"
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text``; citations written after a full stop ("... death. [PMID:1]") join the sentence
-    before them."""
-    protected = re.sub(
-        r"\b(e\.g|i\.e|et al|vs|approx|cf|Fig|no)\.", lambda m: m.group(0).replace(".", "\0"), text
-    )
-    pieces = [p.replace("\0", ".").strip() for p in _SENTENCE_END.split(protected.strip()) if p.strip()]
-    sentences: list[str] = []
-    for piece in pieces:
-        lead = _LEADING_CITATIONS.match(piece)
-        if sentences and lead and find_citations(lead.group(0)):
-            sentences[-1] = f"{sentences[-1]} {lead.group(0).strip()}"
-            piece = piece[lead.end() :].strip()
-        if piece:
-            sentences.append(piece)
-    return sentences
 
 
 def sanitise(text: str) -> tuple[str, bool]:

@@ -12,9 +12,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from bioagent.agent.compose import SECTION_LABEL
-from bioagent.agent.evidence import EvidenceSet, split_sentences
+from bioagent.agent.evidence import EvidenceSet
 from bioagent.agent.prompts import load_prompt
 from bioagent.agent.terms import content_terms
+from bioagent.citations import split_sentences
 from bioagent.errors import BioagentError
 from bioagent.index.embedders import Embedder
 from bioagent.llm import explain_llm_error

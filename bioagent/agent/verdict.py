@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from bioagent.agent.evidence import split_sentences
+from bioagent.citations import split_sentences
 from bioagent.errors import ConfigError
 
 if TYPE_CHECKING:

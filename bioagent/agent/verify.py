@@ -23,10 +23,10 @@ from typing import Literal
 
 import numpy as np
 
-from bioagent.agent.evidence import EvidenceSet, split_sentences
+from bioagent.agent.evidence import EvidenceSet
 from bioagent.agent.reject import fact_conflict, location_conflict, says_nothing
 from bioagent.agent.terms import content_terms
-from bioagent.citations import find_citations, strip_citations
+from bioagent.citations import find_citations, split_sentences, strip_citations
 from bioagent.index.embedders import Embedder
 from bioagent.types import SentenceVerdict
 

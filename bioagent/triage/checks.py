@@ -16,7 +16,7 @@ import numpy as np
 
 from bioagent.errors import BioagentError
 from bioagent.triage.criteria import Criteria
-from bioagent.triage.text import is_empty, split_sentences
+from bioagent.triage.text import is_empty, record_sentences
 from bioagent.types import CriterionCheck, Decision, Document
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class SimilarityChecker:
         self._criteria_dense = embedder.encode_queries(texts) if embedder is not None else None
 
     def check(self, docs: Sequence[Document]) -> list[Screening]:
-        sentences = [split_sentences(doc) for doc in docs]
+        sentences = [record_sentences(doc) for doc in docs]
         flat = [s for group in sentences for s in group]
         similarity = self._similarity(flat)
         screenings, start = [], 0
@@ -184,7 +184,7 @@ class LLMChecker:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise BioagentError(f"{self.name} failed on record {doc.id}: {first}") from exc
         answers = parse_answers(str(getattr(reply, "content", reply)))
-        sentences = split_sentences(doc)
+        sentences = record_sentences(doc)
         checks, unclear = [], []
         for n, (criterion, kind) in enumerate(self.criteria, start=1):
             verdict, quote = answers.get(n, ("unclear", ""))

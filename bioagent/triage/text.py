@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bioagent.citations import split_sentences
 from bioagent.types import Document
 
-# A sentence ends at . ! or ? followed by space and an upper-case letter, digit or bracket. Abbreviations such
-# as "e.g." or "vs." followed by a lower-case word therefore do not split.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
@@ -23,12 +21,10 @@ def is_empty(doc: Document) -> bool:
     return not (doc.title.strip() or doc.text.strip())
 
 
-def split_sentences(doc: Document) -> list[str]:
+def record_sentences(doc: Document) -> list[str]:
     """The title (as one sentence) followed by the abstract's sentences."""
     sentences = [doc.title.strip()] if doc.title.strip() else []
-    body = " ".join(doc.text.split())
-    sentences.extend(s.strip() for s in _SENTENCE_END.split(body) if s.strip())
-    return sentences
+    return sentences + split_sentences(" ".join(doc.text.split()))
 
 
 def normalise_title(title: str) -> str:

@@ -30,7 +30,7 @@ class Ranked:
     chunk_row: int
 
 
-class Ranker:
+class HybridRanker:
     """Scores documents with a dense and a lexical store whose rows are the same chunks."""
 
     def __init__(self, table: DocumentTable, dense: DenseStore, lexical: LexicalStore) -> None:

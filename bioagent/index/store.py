@@ -23,7 +23,7 @@ from bioagent.index.manifest import (
     read_manifest,
     verify_checksums,
 )
-from bioagent.index.search import Ranker
+from bioagent.index.search import HybridRanker
 from bioagent.index.stores import DENSE_FILE, LEXICAL_DIR
 from bioagent.settings import IndexSettings, RetrievalSettings
 from bioagent.types import Document, Hit, SearchMode
@@ -55,7 +55,7 @@ class Index:
         self.dense = dense
         self.lexical = lexical
         self.retrieval = retrieval
-        self._ranker = Ranker(documents, dense, lexical)
+        self._ranker = HybridRanker(documents, dense, lexical)
 
     def __len__(self) -> int:
         return len(self.documents)

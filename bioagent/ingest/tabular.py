@@ -6,6 +6,7 @@ import csv
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -124,17 +125,28 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def parse_csv(path: Path, options: ReadOptions) -> Iterator[Record]:
-    """CSV or TSV with a header row; the delimiter follows the extension (or is sniffed)."""
-    delimiter = sniff_delimiter(path)
+CsvRows = Iterator[tuple[int, list[str] | IngestError]]
+"""Numbered rows of a CSV file; a row that cannot be read is an IngestError in its place."""
+
+
+@contextmanager
+def csv_table(path: Path, progress: bool = False) -> Iterator[tuple[list[str], CsvRows]]:
+    """The header and the numbered rows of a CSV or TSV file (the delimiter follows the extension or is sniffed),
+    read within the size bounds of every reader: the one CSV reader of the package."""
     csv.field_size_limit(MAX_RECORD_CHARS)
-    with open_text(path, options.progress, newline="") as stream:
-        reader = csv.reader(BoundedLines(stream), delimiter=delimiter, strict=True)
+    with open_text(path, progress, newline="") as stream:
+        reader = csv.reader(BoundedLines(stream), delimiter=sniff_delimiter(path), strict=True)
         header = next(reader, None)
         if not header:
             raise IngestError(path, "no header row")
+        yield header, iter_csv_rows(reader, len(header), path)
+
+
+def parse_csv(path: Path, options: ReadOptions) -> Iterator[Record]:
+    """CSV or TSV with a header row, one Document per row."""
+    with csv_table(path, options.progress) as (header, rows):
         columns = (options.columns or ColumnMap()).resolve(header, path)
-        for number, row in iter_csv_rows(reader, len(header), path):
+        for number, row in rows:
             yield (
                 row
                 if isinstance(row, IngestError)

@@ -112,15 +112,9 @@ def load_records(path: str | Path, fmt: str = "auto", id_column: str | None = No
 def read_table(path: Path, id_column: str | None = None) -> list[Document]:
     """CSV/TSV rows as records, empty rows included; other columns go to metadata; ids from the id column
     (``record_id`` first, then the usual id names) or the row number."""
-    from bioagent.ingest.files import open_text
-    from bioagent.ingest.tabular import ColumnMap, iter_csv_rows, sniff_delimiter
+    from bioagent.ingest.tabular import ColumnMap, csv_table
 
-    csv.field_size_limit(1 << 30)
-    with open_text(path, newline="") as stream:
-        reader = csv.reader(stream, delimiter=sniff_delimiter(path))
-        header = next(reader, None)
-        if not header:
-            raise IngestError(path, "no header row")
+    with csv_table(path) as (header, rows):
         wanted = id_column or next((c for c in PREFERRED_ID_COLUMNS if c in header), None)
         try:
             columns = ColumnMap(id=wanted).resolve(header, path)
@@ -130,7 +124,7 @@ def read_table(path: Path, id_column: str | None = None) -> list[Document]:
             columns = ColumnMap(id=header[0]).resolve(header, path)
             wanted = ""  # no id column: row numbers
         docs = []
-        for number, row in iter_csv_rows(reader, len(header), path):
+        for number, row in rows:
             if isinstance(row, IngestError):
                 docs.append(_placeholder(row, str(number)))
                 continue

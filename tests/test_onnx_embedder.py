@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bioagent.atomic import replace_with_file
 from bioagent.errors import ConfigError, IndexLoadError, MissingExtraError
 from bioagent.index import onnx_embedder
 from bioagent.index.builder import write_index
@@ -214,7 +215,7 @@ def test_a_failed_export_leaves_no_model_file(tmp_path: Path) -> None:
         raise RuntimeError("killed mid-export")
 
     with pytest.raises(RuntimeError):
-        onnx_embedder._write_atomically(target, crash)
+        replace_with_file(target, crash)  # how the ONNX exports are written
     assert list(target.parent.iterdir()) == []
 
 

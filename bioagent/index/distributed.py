@@ -18,8 +18,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
-import os
-from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 from tqdm.auto import tqdm
 
+from bioagent.atomic import replace_with_file
 from bioagent.errors import BioagentError, ConfigError
 from bioagent.index.cache import text_key
 from bioagent.index.dense import faiss_module
@@ -213,7 +212,7 @@ class ShardFolder:
         meta, data = self._paths(shard.number)
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        _replace_atomically(data, lambda tmp: faiss.write_index(index, str(tmp)))
+        replace_with_file(data, lambda tmp: faiss.write_index(index, str(tmp)))
         info = ShardInfo(
             shard=shard.number,
             embedder=EmbedderInfo(name=self.embedder_name, dimension=vectors.shape[1]),
@@ -221,7 +220,7 @@ class ShardFolder:
             texts_sha256=shard.checksum,
             file_sha256=sha256_file(data),
         )
-        _replace_atomically(meta, lambda tmp: tmp.write_text(info.model_dump_json(), encoding="utf-8"))
+        replace_with_file(meta, lambda tmp: tmp.write_text(info.model_dump_json(), encoding="utf-8"))
 
     def prune(self, count: int) -> None:
         """Remove shards numbered ``count`` and above (left by an earlier, larger input) and temporary files
@@ -247,12 +246,3 @@ def _row_vectors(row: dict[str, Any], embedder_name: str) -> NDArray[np.float32]
         )
     flat = np.frombuffer(row["vectors"], dtype=np.float32)
     return flat.reshape(int(row["rows"]), int(row["dimension"]))
-
-
-def _replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

@@ -33,6 +33,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, Field, ValidationError
 
+from bioagent.atomic import fsync_folder, replace_atomically
 from bioagent.errors import BioagentError, IndexLoadError
 from bioagent.settings import IndexSettings
 
@@ -202,13 +203,8 @@ def commit_manifest(index_dir: Path, manifest: Manifest) -> None:
     before the new manifest is on disk, so a crash at any step leaves a loadable index.
     """
     _sync_tree(index_dir / manifest.data_dir)
-    temporary = index_dir / f".{MANIFEST_NAME}.{os.getpid()}.tmp"
-    with temporary.open("w", encoding="utf-8") as handle:
-        handle.write(json.dumps(manifest.model_dump(), indent=2))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, index_dir / MANIFEST_NAME)
-    _fsync_dir(index_dir)
+    text = json.dumps(manifest.model_dump(), indent=2)
+    replace_atomically(index_dir / MANIFEST_NAME, lambda handle: handle.write(text), text=True)
     for stale in index_dir.glob("data-*"):
         if stale.name != manifest.data_dir:
             shutil.rmtree(stale, ignore_errors=True)
@@ -282,7 +278,7 @@ def _sync_tree(folder: Path) -> None:
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
     for path in [*reversed(folders), folder.parent]:
-        _fsync_dir(path)
+        fsync_folder(path)
 
 
 def sha256_file(path: Path) -> str:
@@ -291,17 +287,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a folder's entries (files created, renamed or replaced in it) durable; a no-op off POSIX."""
-    if os.name != "posix":
-        return
-    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _lock_owner(index_dir: Path) -> str:

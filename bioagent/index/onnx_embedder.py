@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -28,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from tqdm.auto import tqdm
 
+from bioagent.atomic import replace_with_file
 from bioagent.errors import ConfigError, MissingExtraError
 from bioagent.index.model_files import embedder_name, resolve_model_path
 from bioagent.settings import DEFAULT_EMBEDDER
@@ -193,10 +191,10 @@ def onnx_model_path(folder: Path, cache_dir: Path, precision: Precision) -> Path
     if target.exists():
         return target
     if precision == "fp32":
-        _write_atomically(target, lambda tmp: _export_fp32(transformer_dir, tmp))
+        replace_with_file(target, lambda tmp: _export_fp32(transformer_dir, tmp))
     else:
         source = onnx_model_path(folder, cache_dir, "fp32")
-        _write_atomically(target, lambda tmp: _quantize_int8(source, tmp))
+        replace_with_file(target, lambda tmp: _quantize_int8(source, tmp))
     (target.parent / "source.json").write_text(
         json.dumps({"model": str(transformer_dir), "precision": precision, "opset": OPSET}, indent=1)
     )
@@ -212,15 +210,6 @@ def _cache_folder(transformer_dir: Path, cache_dir: Path, precision: Precision) 
     digest = hashlib.sha256("\n".join(stamp).encode()).hexdigest()[:16]
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(transformer_dir.resolve().parts[-2:]))
     return cache_dir / "onnx" / f"{slug}-{precision}-{digest}"
-
-
-def _write_atomically(target: Path, produce: Callable[[Path], None]) -> None:
-    """Run ``produce(tmp_file)`` in a scratch folder beside ``target``, then rename the file into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".partial-") as scratch:
-        tmp = Path(scratch) / target.name
-        produce(tmp)
-        os.replace(tmp, target)
 
 
 def _export_fp32(transformer_dir: Path, out: Path) -> None:

@@ -1,7 +1,6 @@
-"""Crash-safe files for triage: whole files replaced atomically, and append-only JSON-lines logs.
+"""Crash-safe append-only JSON-lines logs for triage (whole files are replaced with :mod:`bioagent.atomic`).
 
-A file written with :func:`replace_atomically` is, after a kill or a power cut, either the old file or the
-complete new one. An :class:`AppendLog` is only ever appended to, one JSON object per line; a line counts once
+An :class:`AppendLog` is only ever appended to, one JSON object per line; a line counts once
 its newline is written, so a crash can leave at most a torn last line, which :meth:`AppendLog.read` skips with
 a warning and the next append cuts off.
 """
@@ -11,63 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
+from bioagent.atomic import fsync_folder, replace_atomically
 from bioagent.errors import BioagentError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-def fsync_folder(folder: Path) -> None:
-    """Make a new or renamed entry of ``folder`` durable (skipped where folders cannot be opened, e.g. Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def replace_atomically(path: Path, write: Callable[[IO[Any]], object], *, text: bool = False) -> Path:
-    """Write ``path`` through ``write`` under a unique temporary name beside it, fsync, rename, fsync the folder.
-
-    ``write`` gets a binary file (a UTF-8 text file with ``newline=""`` when ``text``). If anything fails, the
-    temporary file is removed and ``path`` keeps its previous content. A new file gets the usual permissions
-    (an existing one keeps its own), not the private mode of temporary files.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = _file_mode(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with open(
-            fd, "w" if text else "wb", encoding="utf-8" if text else None, newline="" if text else None
-        ) as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    fsync_folder(path.parent)
-    return path
-
-
-def _file_mode(path: Path) -> int:
-    """The mode of the existing ``path``, else what ``open`` would give a new file under the current umask."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0o077)  # reading the umask means setting it: briefly the strictest, never looser
-        os.umask(umask)
-        return 0o666 & ~umask
 
 
 class AppendLog:

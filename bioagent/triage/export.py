@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from bioagent.atomic import replace_atomically
 from bioagent.errors import require
 from bioagent.triage.duplicates import record_doi, record_pmid
-from bioagent.triage.durable import replace_atomically
 from bioagent.triage.records import RecordSet
 from bioagent.types import Document, TriageDecision
 

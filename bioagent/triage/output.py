@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from bioagent.atomic import replace_atomically
 from bioagent.errors import BioagentError
-from bioagent.triage.durable import AppendLog, replace_atomically
+from bioagent.triage.durable import AppendLog
 from bioagent.triage.records import RecordSet
 from bioagent.types import CriterionCheck, TriageDecision
 

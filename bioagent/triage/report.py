@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from bioagent.atomic import replace_atomically
 from bioagent.triage.duplicates import duplicate_summary
-from bioagent.triage.durable import replace_atomically
 from bioagent.triage.records import RecordSet
 from bioagent.triage.stopping import HypergeometricStop, StopCheck, StoppingRule, default_rules
 

@@ -15,9 +15,10 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from bioagent.atomic import replace_atomically
 from bioagent.errors import BioagentError
 from bioagent.triage.criteria import Criteria
-from bioagent.triage.durable import AppendLog, replace_atomically
+from bioagent.triage.durable import AppendLog
 from bioagent.triage.engine import Screener
 from bioagent.triage.export import write_ris
 from bioagent.triage.pipeline import as_criteria, screen

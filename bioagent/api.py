@@ -22,13 +22,14 @@ from bioagent.index.live import grow_index as _grow_index
 from bioagent.index.manifest import Manifest
 from bioagent.ingest import FORMATS, ColumnMap, read_documents
 from bioagent.settings import Settings
-from bioagent.types import Answer, Document, Hit, SearchMode
+from bioagent.types import Answer, Artifact, Document, Hit, SearchMode
 
 if TYPE_CHECKING:  # re-exported lazily (see __getattr__)
     from bioagent.agent import Agent as Agent
     from bioagent.agent import AgentEvent as AgentEvent
     from bioagent.agent import Conversation as Conversation
     from bioagent.agent.evaluation import QARecord as QARecord
+    from bioagent.tools.admet import ADMET_COLUMNS as ADMET_COLUMNS
     from bioagent.tools.common import ToolSpec as ToolSpec
     from bioagent.tools.names import ToolName as ToolName
     from bioagent.triage import ScreeningReport, SimulationResult
@@ -44,6 +45,7 @@ _LAZY = {
     "QARecord": "bioagent.agent.evaluation",
     "ToolSpec": "bioagent.tools.common",
     "ToolName": "bioagent.tools.names",
+    "ADMET_COLUMNS": "bioagent.tools.admet",
     "triage": "bioagent.triage.pipeline",
     "TriageSession": "bioagent.triage",
 }
@@ -406,6 +408,13 @@ def triage_simulate(
     prior = embedder.name if embedder is not None else ""
     write_outputs(result, records.ids, out, input=str(input), criteria=str(criteria or ""), embedder=prior)
     return result
+
+
+def run_tool_shown(name: str, arguments: dict[str, Any], settings: Settings) -> list[Artifact]:
+    """Run one tool (as :func:`run_tool`) for what it is shown by: its artifacts (plot data, SVG, tables)."""
+    from bioagent.tools.registry import tool_result
+
+    return tool_result(name, run_tool(name, arguments, settings)).artifacts
 
 
 def tool_specs() -> list[ToolSpec]:

@@ -89,14 +89,24 @@ class Citation(BaseModel):
     snippet: str = ""
 
 
+class Artifact(BaseModel):
+    """Something a tool's result can be shown as: a per-residue ``series`` (plot data), an ``svg`` picture, or a
+    ``table`` (``columns`` and ``rows``). The chat renders these; nothing is computed again to show them."""
+
+    kind: Literal["series", "svg", "table"]
+    title: str
+    data: JSONDict = Field(default_factory=dict)
+
+
 class ToolResult(BaseModel):
-    """What a tool returned (or the error it raised), with provenance."""
+    """What a tool returned (or the error it raised), with provenance and the artifacts to show it by."""
 
     tool: str
     ok: bool = True
     data: JSONDict = Field(default_factory=dict)
     error: str | None = None
     model: str | None = Field(default=None, description="Model and version that produced a prediction.")
+    artifacts: list[Artifact] = Field(default_factory=list)
 
 
 class ToolCall(BaseModel):

@@ -14,7 +14,7 @@ from bioagent.errors import ToolInputError
 from bioagent.settings import Settings
 from bioagent.tools.drug_catalog import HUB_SOURCE, SAME_PARENT, SAME_SKELETON, SAME_STRUCTURE, SYNONYM
 from bioagent.tools.drug_lookup import drug_lookup
-from bioagent.tools.registry import get_tool, tool_list
+from bioagent.tools.registry import get_tool, tool_list, tool_result
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 ASPIRIN_KEY = "BSYNRYMUTXBXSQ-UHFFFAOYSA-N"
@@ -66,6 +66,12 @@ def test_aspirin_smiles_is_identified_by_its_inchikey(no_hub: Settings) -> None:
     )
     assert identity["main"] and {"what is", "which drug", "identify", "name"} <= set(identity["topics"])
     json.dumps(result)
+    [picture] = tool_result("drug_lookup", result).artifacts  # what the chat shows beside the answer
+    assert (
+        picture.kind == "svg"
+        and picture.data["svg"].startswith("<svg")
+        and "Acetylsalicylic" in picture.title
+    )
 
 
 def test_a_salt_form_smiles_is_identified_by_its_parent(no_hub: Settings) -> None:
@@ -91,6 +97,7 @@ def test_a_novel_molecule_matches_nothing_and_says_so(no_hub: Settings) -> None:
     key = result["match"]["inchikey"]
     assert len(key) == 27
     [only] = result["facts"]
+    assert tool_result("drug_lookup", result).artifacts == []  # no drug identified: nothing to draw
     assert only["key"] == "identity" and only["value"] is None and only["main"]
     assert only["statement"].startswith("No drug in the DrugBank approved set (")
     assert only["statement"].endswith(f"has the structure of {{subject}} (InChIKey {key})")

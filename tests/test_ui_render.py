@@ -8,7 +8,9 @@ import json
 import pytest
 
 from bioagent.api import structure_svg
+from bioagent.errors import BioagentError
 from bioagent.settings import Settings
+from bioagent.tools.registry import tool_result
 from bioagent.types import Answer, Citation, Evidence, SentenceVerdict, ToolCall, ToolResult
 from bioagent.ui import render
 from bioagent.ui.visuals import admet_rows, disorder_plot, drug_subject, protein_subject
@@ -248,9 +250,14 @@ def test_admet_table_uses_the_agents_admet_result() -> None:
             }
         ]
     }
-    call = ToolCall(name="admet", arguments={"smiles": "CCO"}, result=ToolResult(tool="admet", data=data))
+    data["molecules"][0]["input"] = "CCO"
+    call = ToolCall(name="admet", arguments={"smiles": "CCO"}, result=tool_result("admet", data))
+    assert [a.kind for a in call.result.artifacts] == ["table"]  # type: ignore[union-attr]  # attached by the tool
     rows = admet_rows(make_answer(tool_calls=[call]), "CCO", Settings.load())
     assert rows == [["hERG Blocking", 0.21, "probability", 40.5], ["logP", 3.1, "log-ratio", None]]
+    bare = ToolCall(name="admet", arguments={"smiles": "CCO"}, result=ToolResult(tool="admet", data=data))
+    with pytest.raises(BioagentError, match="the admet result has no table to show"):
+        admet_rows(make_answer(tool_calls=[bare]), "CCO", Settings.load())
 
 
 def test_untitled_evidence_is_headed_by_its_first_words() -> None:
@@ -312,7 +319,10 @@ def test_the_disorder_plot_draws_the_agents_disorder_result(monkeypatch: pytest.
     sequence = "MEEPQSDPSV"
     protein = {"name": "query", "length": 10, "disorder": [0.9] * 10, "plddt": [30.0] * 10}
     protein["disordered_regions"] = [{"start": 1, "end": 10}]
-    result = ToolResult(tool="disorder", data={"proteins": [protein]})
+    result = tool_result("disorder", {"proteins": [{**protein, "scores_ignored": [1]}]})
+    assert [a.kind for a in result.artifacts] == ["series"] and "scores_ignored" not in result.artifacts[
+        0
+    ].data
     call = ToolCall(name="disorder", arguments={"sequence": sequence}, result=result)
     monkeypatch.setattr("bioagent.api.run_tool", lambda *args: pytest.fail("the tool ran again"))
     image = disorder_plot(make_answer(tool_calls=[call]), sequence, Settings())

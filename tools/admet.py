@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from bioagent.errors import require
 from bioagent.settings import Settings
+from bioagent.types import Artifact
 
 from .chem import canonical_smiles, parse_smiles_list, quiet_rdkit
 from .common import ToolSpec, fact, package_version, split_items
@@ -244,10 +245,28 @@ def _silenced() -> Any:
         yield
 
 
+ADMET_COLUMNS = ["endpoint", "value", "unit", "percentile among approved drugs"]
+
+
+def admet_artifacts(data: dict[str, Any]) -> list[Artifact]:
+    """Each molecule's predictions as a ``table`` (endpoint, value, unit, percentile among approved drugs)."""
+    tables = []
+    for molecule in data.get("molecules", []):
+        rows = [
+            [entry["name"], entry["value"], entry["unit"], entry.get("percentile_approved")]
+            for group in ("endpoints", "physicochemical")
+            for entry in molecule.get(group, {}).values()
+        ]
+        title = f"ADMET predictions: {molecule['input']}"
+        tables.append(Artifact(kind="table", title=title, data={"columns": ADMET_COLUMNS, "rows": rows}))
+    return tables
+
+
 SPEC = ToolSpec(
     title="ADMET predictions (ADMET-AI)",
     name=ToolName.ADMET,
     description=DESCRIPTION,
     args_schema=AdmetInput,
     function=admet,
+    artifacts=admet_artifacts,
 )

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from bioagent.errors import ToolInputError
 from bioagent.settings import Settings
+from bioagent.types import Artifact
 
 STANDARD_AMINO_ACIDS = "ACDEFGHIKLMNPQRSTVWY"
 # Accepted beyond the 20: X unknown, B Asx, Z Glx, U selenocysteine, O pyrrolysine.
@@ -44,6 +45,8 @@ class ToolSpec:
     args_schema: type[BaseModel]
     function: Callable[..., dict[str, Any]]
     needs_catalog: bool = False
+    artifacts: Callable[[dict[str, Any]], list[Artifact]] | None = None
+    """What the tool's result is shown as (see :class:`~bioagent.types.Artifact`); None: nothing to show."""
 
     @property
     def summary(self) -> str:

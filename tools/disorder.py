@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bioagent.errors import require
 from bioagent.settings import Settings
+from bioagent.types import Artifact
 
 from .common import NamedSequence, ToolSpec, fact, package_version, parse_sequences, rounded
 from .names import ToolName
@@ -220,10 +221,26 @@ def disorder_png(
     return buffer.getvalue()
 
 
+PLOTTED = ("name", "length", "disorder", "plddt", "disordered_regions")
+
+
+def disorder_artifacts(data: dict[str, Any]) -> list[Artifact]:
+    """Each protein's disorder and pLDDT profiles as a ``series`` (what :func:`disorder_png` draws)."""
+    return [
+        Artifact(
+            kind="series",
+            title=f"{protein['name']}: predicted disorder (metapredict)",
+            data={key: protein[key] for key in PLOTTED},
+        )
+        for protein in data.get("proteins", [])
+    ]
+
+
 SPEC = ToolSpec(
     title="Disorder prediction (metapredict)",
     name=ToolName.DISORDER,
     description=DESCRIPTION,
     args_schema=DisorderInput,
     function=disorder,
+    artifacts=disorder_artifacts,
 )

@@ -8,8 +8,9 @@ from pydantic import BaseModel, Field
 
 from bioagent.errors import ToolInputError
 from bioagent.settings import Settings
+from bioagent.types import Artifact
 
-from .chem import canonical_smiles, formula, inchikey, parent_molecule, parse_smiles
+from .chem import canonical_smiles, depiction_svg, formula, inchikey, parent_molecule, parse_smiles
 from .common import ToolSpec, fact, settings_or_default
 from .drug_catalog import (
     DRUGBANK_SOURCE,
@@ -273,10 +274,21 @@ def _joined(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
+def structure_artifacts(data: dict[str, Any]) -> list[Artifact]:
+    """The identified drug's 2D structure as an ``svg`` (RDKit), with its name and SMILES."""
+    drug = data.get("drug") or {}
+    if not drug.get("smiles"):
+        return []
+    name = str(drug.get("name") or drug["smiles"])
+    svg = depiction_svg(str(drug["smiles"]))
+    return [Artifact(kind="svg", title=f"2D structure: {name}", data={"svg": svg, "smiles": drug["smiles"]})]
+
+
 SPEC = ToolSpec(
     title="Drug identity (DrugBank, Drug Repurposing Hub)",
     name=ToolName.DRUG_LOOKUP,
     description=DESCRIPTION,
     args_schema=DrugLookupInput,
     function=drug_lookup,
+    artifacts=structure_artifacts,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -9,6 +10,7 @@ from typing import Any
 
 from bioagent.errors import ToolInputError
 from bioagent.settings import Settings
+from bioagent.types import Artifact, ToolResult
 
 from . import (
     admet,
@@ -36,6 +38,7 @@ SPECS: tuple[ToolSpec, ...] = (
     similar_drugs.SPEC,
 )
 _BY_NAME = {spec.name: spec for spec in SPECS}
+logger = logging.getLogger(__name__)
 
 
 class LazyCatalog:
@@ -56,6 +59,19 @@ class LazyCatalog:
                     else ProteinCatalog.from_source(self._source)
                 )
             return self._catalog
+
+
+def tool_result(name: str, data: dict[str, Any]) -> ToolResult:
+    """A tool's result as recorded by the agent: its data, model and the artifacts to show it by (a picture that
+    cannot be made is left out with a warning; it never fails the call)."""
+    spec = _BY_NAME.get(name)
+    artifacts: list[Artifact] = []
+    if spec is not None and spec.artifacts is not None:
+        try:
+            artifacts = spec.artifacts(data)
+        except Exception as exc:  # a missing optional package or odd data: the result stands without it
+            logger.warning("no artifacts for %s: %s", name, exc)
+    return ToolResult(tool=name, data=data, model=data.get("model"), artifacts=artifacts)
 
 
 def tool_names() -> list[str]:

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bioagent.api import ADMET_COLUMNS
 from bioagent.errors import BioagentError
 from bioagent.settings import Settings
 from bioagent.types import Answer
 
 from . import render
 from .session import INDEX_NAMES, ChatSession, Choice, SharedResources, TurnUpdate, run_turn
-from .visuals import ADMET_COLUMNS, Visuals, build_visuals
+from .visuals import Visuals, build_visuals
 
 logger = logging.getLogger(__name__)
 

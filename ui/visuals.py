@@ -14,14 +14,12 @@ from bioagent import api
 from bioagent.api import ToolName
 from bioagent.errors import BioagentError
 from bioagent.settings import Settings
-from bioagent.types import Answer, ToolCall
+from bioagent.types import Answer, Artifact, ToolCall
 
 logger = logging.getLogger(__name__)
 
 SequenceLookup = Callable[[str], str | None]
 """UniProt accession -> sequence (from the loaded protein index), or None."""
-
-ADMET_COLUMNS = ["endpoint", "value", "unit", "percentile among approved drugs"]
 
 
 @dataclass
@@ -45,13 +43,21 @@ def _ok(call: ToolCall) -> bool:
     return bool(call.result and call.result.ok)
 
 
-def _result(answer: Answer, tool: str, **arguments: Any) -> dict[str, Any] | None:
-    """The data of the agent's successful ``tool`` call (with these ``arguments``), if it made one."""
+def _artifacts(answer: Answer, tool: str, **arguments: Any) -> list[Artifact] | None:
+    """The artifacts of the agent's successful ``tool`` call (with these ``arguments``); None when it made none."""
     for call in answer.tool_calls:
         matches = all(call.arguments.get(name) == value for name, value in arguments.items())
         if call.name == tool and _ok(call) and call.result is not None and matches:
-            return call.result.data
+            return call.result.artifacts
     return None
+
+
+def _first(shown: list[Artifact], kind: str, what: str) -> dict[str, Any]:
+    """The data of the first ``kind`` artifact; a BioagentError (a note beside the answer) when there is none."""
+    found = next((artifact.data for artifact in shown if artifact.kind == kind), None)
+    if found is None:
+        raise BioagentError(f"{what} has no {kind} to show")
+    return found
 
 
 def protein_subject(answer: Answer, sequence_of: SequenceLookup) -> tuple[str, str] | None:
@@ -92,24 +98,25 @@ def disorder_plot(answer: Answer, sequence: str, settings: Settings) -> Any:
     the agent's disorder result for it (metapredict is run here only when the agent did not run it)."""
     from PIL import Image
 
-    data = _result(answer, ToolName.DISORDER, sequence=sequence)
-    if data is None:
-        data = api.run_tool(ToolName.DISORDER, {"sequence": sequence}, settings)
-    protein = data["proteins"][0]
-    return Image.open(io.BytesIO(api.disorder_png(protein, width=5.6, height=3.6, font=13, dpi=110)))
+    shown = _artifacts(answer, ToolName.DISORDER, sequence=sequence)
+    if shown is None:
+        shown = api.run_tool_shown(ToolName.DISORDER, {"sequence": sequence}, settings)
+    series = _first(shown, "series", "the disorder result")
+    return Image.open(io.BytesIO(api.disorder_png(series, width=5.6, height=3.6, font=13, dpi=110)))
 
 
 def admet_rows(answer: Answer, smiles: str, settings: Settings) -> list[list[Any]]:
-    """ADMET table rows: the agent's admet result when it ran, else a fresh ADMET-AI prediction."""
-    data = _result(answer, ToolName.ADMET)
-    if data is None:
-        data = api.run_tool(ToolName.ADMET, {"smiles": smiles}, settings)
-    molecule = data["molecules"][0]
-    rows = []
-    for group in ("endpoints", "physicochemical"):
-        for entry in molecule.get(group, {}).values():
-            rows.append([entry["name"], entry["value"], entry["unit"], entry.get("percentile_approved")])
-    return rows
+    """ADMET table rows: the table of the agent's admet result when it ran, else of a fresh ADMET-AI prediction."""
+    shown = _artifacts(answer, ToolName.ADMET)
+    if shown is None:
+        shown = api.run_tool_shown(ToolName.ADMET, {"smiles": smiles}, settings)
+    return list(_first(shown, "table", "the admet result")["rows"])
+
+
+def structure_svg(answer: Answer, smiles: str) -> str:
+    """The 2D structure: the picture drug_lookup attached to its result, else one drawn from ``smiles``."""
+    shown = _artifacts(answer, ToolName.DRUG_LOOKUP) or []
+    return next((str(a.data["svg"]) for a in shown if a.kind == "svg"), None) or api.structure_svg(smiles)
 
 
 def build_visuals(answer: Answer, settings: Settings, sequence_of: SequenceLookup) -> Visuals:
@@ -124,7 +131,7 @@ def build_visuals(answer: Answer, settings: Settings, sequence_of: SequenceLooku
     drug = drug_subject(answer)
     if drug:
         visuals.drug = drug[0]
-        visuals.structure_svg = _attempt(visuals, "2D structure", api.structure_svg, drug[1]) or ""
+        visuals.structure_svg = _attempt(visuals, "2D structure", structure_svg, answer, drug[1]) or ""
         visuals.admet_rows = _attempt(visuals, "ADMET table", admet_rows, answer, drug[1], settings) or []
     return visuals
 

@@ -16,6 +16,7 @@ from bioagent.agent.retrieve import Retrieval
 from bioagent.agent.state import AgentParts, AgentState
 from bioagent.agent.summaries import summarise_evidence
 from bioagent.tools.names import ToolName
+from bioagent.tools.registry import tool_result
 from bioagent.tools.search import search_tools
 from bioagent.types import Hit, ToolCall, ToolResult
 
@@ -85,7 +86,7 @@ class Acting:
             output = self.parts.tools[planned.name].invoke(args)
             data = output if isinstance(output, dict) else {"result": output}
             results[planned.name] = data
-            result = ToolResult(tool=planned.name, data=data, model=data.get("model"))
+            result = tool_result(planned.name, data)
         except Exception as exc:  # a tool error must not stop the run: record it and go on
             result = ToolResult(tool=planned.name, ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
         return ToolCall(

@@ -26,6 +26,7 @@ from bioagent.agent.planner import Plan, argument_problems, retrieval_plan
 from bioagent.agent.prompts import load_prompt
 from bioagent.llm import explain_llm_error
 from bioagent.settings import AgentSettings
+from bioagent.tools.registry import tool_result
 from bioagent.types import Hit, ToolCall, ToolResult
 
 FEEDBACK_CHARS = 2000
@@ -231,7 +232,7 @@ def _invoke(tool: BaseTool, args: dict[str, Any]) -> tuple[ToolCall, list[tuple[
         else:
             output = tool.invoke(args)
             data = output if isinstance(output, dict) else {"result": output}
-        result = ToolResult(tool=tool.name, data=data, model=data.get("model"))
+        result = tool_result(tool.name, data)
     except Exception as exc:  # a tool error is fed back to the model; the loop goes on
         result = ToolResult(tool=tool.name, ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
     seconds = round(time.perf_counter() - start, 4)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,18 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from loopback import free_port
 
 from bioagent.errors import MissingExtraError
 from bioagent.llm import smollm2_gguf_path
 
 ALIAS = "smollm2"
 SERVER_MODULES = ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "starlette_context", "langchain_openai")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_until_serving(proc: subprocess.Popen[bytes], url: str, log: Path, deadline_s: float = 90) -> None:
@@ -52,7 +46,7 @@ def llama_server(log_dir: Path, *extra: str) -> Iterator[str]:
         gguf = smollm2_gguf_path()
     except MissingExtraError as exc:
         pytest.skip(str(exc))
-    port = _free_port()
+    port = free_port()
     log = log_dir / "server.log"
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", ALIAS]
     command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--verbose", "false", *extra]

@@ -3,7 +3,6 @@ same model behind a real OpenAI-compatible server on loopback (``python -m llama
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 from agent_corpus import build_agent_indexes
+from loopback import free_port
 
 from bioagent.agent import Agent
 from bioagent.citations import find_citations
@@ -84,16 +84,10 @@ def test_embedded_model_streams_tokens(agent: Agent) -> None:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def llama_server() -> Any:
     pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] is not installed")
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable,
         "-m",

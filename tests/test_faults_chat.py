@@ -7,7 +7,6 @@ echoes the question, so the test measures the chat's wiring, not a model.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from loopback import free_port
 
 from bioagent.agent import AgentEvent, Conversation
 from bioagent.agent.entities import Entities
@@ -84,18 +84,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Echo
     agent = EchoAgent()
     settings = Settings.load(index_dir=root / "indexes", cache_dir=root / "cache")
     resources = SharedResources(settings, agent_factory=lambda settings, parts: agent)
-    port = _free_port()
+    port = free_port()
     demo = launch(resources=resources, limits=ChatLimits(queue_size=QUEUE_SIZE), port=port, block=False)
     try:
         yield f"http://127.0.0.1:{port}/", agent
     finally:
         demo.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _client(url: str) -> Any:

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
+from loopback import free_port
 
 from bioagent.errors import LLMError
 from bioagent.llm import check_chat_model, create_chat_model, describe_model
 from bioagent.settings import LLMSettings, Settings
-
-
-def _closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_openai_needs_a_model_name() -> None:
@@ -40,7 +33,7 @@ def test_openai_without_key_or_endpoint_names_the_key_setting() -> None:
 
 def test_unreachable_openai_endpoint_says_connection_refused() -> None:
     pytest.importorskip("langchain_openai")
-    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     settings = LLMSettings(backend="openai", model="m", base_url=url, max_retries=0, timeout_s=5)
     model = create_chat_model(settings)
     with pytest.raises(LLMError) as caught:
@@ -53,7 +46,7 @@ def test_unreachable_openai_endpoint_says_connection_refused() -> None:
 
 def test_unreachable_ollama_server_names_the_setting() -> None:
     pytest.importorskip("langchain_ollama")
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     model = create_chat_model(LLMSettings(backend="ollama", model="smollm2", base_url=url, timeout_s=5))
     with pytest.raises(LLMError, match=rf"cannot reach the Ollama server at {url} .*llm\.base_url"):
         check_chat_model(model)

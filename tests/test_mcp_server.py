@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 from agent_corpus import build_agent_indexes
+from loopback import free_port
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.shared.exceptions import MCPError
@@ -193,12 +194,6 @@ def test_streamable_http_subprocess_on_loopback(settings: Settings, tmp_path: Pa
         server.wait(timeout=15)
     assert {"drug_properties", "literature_search", "ask"} <= set(names)
     assert result_json(search)["hits"][0]["id"] == "21645374"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path, deadline_s: float = 60) -> None:

@@ -7,7 +7,6 @@ indexes), driven in real headless Chromium. Needs Debian's chromium and the `pla
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from loopback import free_port
 from test_ui_session import MITO_QUESTION, MITO_REPLY, build_ui_indexes, ui_config, ui_settings
 
 from bioagent.settings import Settings
@@ -52,12 +52,6 @@ def _missing() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_until_served(url: str, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -79,7 +73,7 @@ def chat_url(tmp_path: Path) -> Iterator[str]:
     build_ui_indexes(ui_settings(tmp_path, []))
     config = tmp_path / "chat.yaml"
     config.write_text(yaml.safe_dump(ui_config(tmp_path, [MITO_REPLY])), encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BIOAGENT_")}
     env.update(GRADIO_ANALYTICS_ENABLED="False", NO_PROXY="127.0.0.1,localhost", TMPDIR=str(tmp_path))
     command = [
@@ -228,7 +222,7 @@ def live_chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     build_ui_indexes(ui_settings(root, []))
     config = ui_config(root, [MITO_REPLY] * 40)
     settings = Settings.load(**{**config, "agent": {**config["agent"], "writer": "evidence"}})
-    port = _free_port()
+    port = free_port()
     demo = launch(resources=SharedResources(settings, _slow_factory), port=port, block=False)
     try:
         yield f"http://127.0.0.1:{port}/"
